@@ -1,0 +1,61 @@
+"""Validated engine limits (the ``[data]``, ``[output]``, ``[download]`` and ``[search]`` tables)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "OutputLimits", "SearchLimits"]
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DataLimits(BaseModel):
+    """Dataset size caps; 0 disables a cap."""
+
+    model_config = _FROZEN
+
+    max_rows: int = Field(250_000, ge=0)
+    max_columns: int = Field(2000, ge=0)
+    max_dataset_mb: int = Field(100, ge=0)
+
+
+class OutputLimits(BaseModel):
+    """What the engine returns."""
+
+    model_config = _FROZEN
+
+    plot_dpi: int = Field(80, ge=30, le=300)
+    max_model_mb: int = Field(8, ge=0)
+    """0 = never return the model."""
+    max_explain_rows: int = Field(2000, ge=50)
+
+
+class DownloadLimits(BaseModel):
+    """Datasets fetched by URL and non-bundled samples."""
+
+    model_config = _FROZEN
+
+    max_download_mb: int = Field(100, gt=0)
+    timeout_seconds: float = Field(30, gt=0)
+    allowed_hosts: list[str] = []
+    cache_dir: str = ""
+
+
+class SearchLimits(BaseModel):
+    """Hyperparameter search."""
+
+    model_config = _FROZEN
+
+    max_trials: int = Field(200, gt=0)
+    budget_fraction: float = Field(0.5, gt=0, le=0.9)
+
+
+class EngineLimits(BaseModel):
+    """Everything the engine needs from limits.toml, sent to the child with each request."""
+
+    model_config = _FROZEN
+
+    data: DataLimits = DataLimits()
+    output: OutputLimits = OutputLimits()
+    download: DownloadLimits = DownloadLimits()
+    search: SearchLimits = SearchLimits()

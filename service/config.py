@@ -1,0 +1,135 @@
+"""Load and validate limits.toml into one frozen :class:`Settings` object.
+
+The file is ``$WORKER_LIMITS_FILE`` when that variable is set, else ``limits.toml`` at the repo root.
+Any problem (missing file, TOML syntax, unknown key, wrong type, impossible value) raises
+:class:`ConfigError` whose message names the file, the key and the value, so start-up stops with a
+sentence an operator can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from executor.limits import DataLimits, DownloadLimits, OutputLimits, SearchLimits
+from sandbox.limits import GuardLimits, JobLimits
+
+__all__ = [
+    "ConfigError",
+    "LIMITS_ENV_VAR",
+    "QueueLimits",
+    "RequestLimits",
+    "Settings",
+    "TestingLimits",
+    "default_limits_path",
+    "load_settings",
+]
+
+LIMITS_ENV_VAR = "WORKER_LIMITS_FILE"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class QueueLimits(BaseModel):
+    """Admission control in the parent."""
+
+    model_config = _FROZEN
+
+    max_concurrent_jobs: int = Field(2, ge=1, le=64)
+    max_waiting: int = Field(8, ge=0, le=10_000)
+    request_deadline_seconds: float = Field(240, gt=0)
+
+
+class RequestLimits(BaseModel):
+    """Caps on the request body itself."""
+
+    model_config = _FROZEN
+
+    max_request_kb: int = Field(4096, gt=0)
+    max_nodes: int = Field(64, gt=0)
+    max_depth: int = Field(32, gt=0)
+
+
+class TestingLimits(BaseModel):
+    """Switches for fault-injection tests."""
+
+    __test__ = False  # not a pytest class
+    model_config = _FROZEN
+
+    fault_injection: bool = False
+
+
+class Settings(BaseModel):
+    """Every table of limits.toml, validated."""
+
+    model_config = _FROZEN
+
+    job: JobLimits = JobLimits()
+    queue: QueueLimits = QueueLimits()
+    guards: GuardLimits = GuardLimits()
+    data: DataLimits = DataLimits()
+    output: OutputLimits = OutputLimits()
+    request: RequestLimits = RequestLimits()
+    download: DownloadLimits = DownloadLimits()
+    search: SearchLimits = SearchLimits()
+    testing: TestingLimits = TestingLimits()
+    source: str = Field("<defaults>", exclude=True)
+    """The file these settings were read from."""
+
+    def engine_limits(self) -> dict[str, Any]:
+        """The tables the engine needs, as JSON-able data for the child's payload."""
+        return {
+            "data": self.data.model_dump(),
+            "output": self.output.model_dump(),
+            "download": self.download.model_dump(),
+            "search": self.search.model_dump(),
+        }
+
+
+class ConfigError(Exception):
+    """limits.toml is missing, unreadable or invalid; the message names file, key and value."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid limits file {self.path}:\n{lines}")
+
+
+def default_limits_path() -> Path:
+    """``$WORKER_LIMITS_FILE`` if set, else ``<repo>/limits.toml``."""
+    env = os.environ.get(LIMITS_ENV_VAR)
+    return Path(env) if env else REPO_ROOT / "limits.toml"
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"[{key}]: unknown key (value {error['input']!r}); check the spelling against the README"
+    value: Any = raw
+    for part in error["loc"]:
+        value = value.get(part, "<missing>") if isinstance(value, dict) else "<missing>"
+    return f"{key} = {value!r}: {error['msg']}"
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read and validate the limits file (see module docstring for where it is found)."""
+    path = Path(path) if path is not None else default_limits_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, [f"file not found (set {LIMITS_ENV_VAR} or restore limits.toml)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(err, raw) for err in exc.errors()]) from None
+    return settings.model_copy(update={"source": str(path)})
