@@ -1,0 +1,95 @@
+"""Main loop of the warm template: import the preload list once, then fork one runner per job.
+
+Started by :class:`sandbox.template.Template` as ``python -m sandbox._template_main FD PRELOAD``.
+It stays single-threaded and never runs numeric code, so every fork starts from a clean state.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from .rlimits import read_proc_status
+from .runner import _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG, prctl, run_runner
+
+_MAX_CONTROL = 1 << 16
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] != 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _status() -> dict[str, Any]:
+    st = read_proc_status()
+    return {"vm_size": st.vm_size, "vm_data": st.vm_data, "vm_rss": st.vm_rss, "threads": st.threads}
+
+
+def main(fd: int, preload: list[str]) -> None:
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
+    prctl(_PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    control = socket.socket(fileno=fd)
+    started = time.monotonic()
+    failed: dict[str, str] = {}
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # report every failure: a silent preload error costs every job
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    gc.collect()
+    gc.freeze()  # keep imported objects out of the collector so forks share their pages
+    ready = {
+        "type": "ready",
+        "pid": os.getpid(),
+        "import_seconds": time.monotonic() - started,
+        "preloaded": [m for m in preload if m in sys.modules],
+        "failed": failed,
+        "status": _status(),
+    }
+    sys.stdout.flush()
+    sys.stderr.flush()
+    control.send(orjson.dumps(ready))
+    while True:
+        readable, _, _ = select.select([control], [], [], 1.0)
+        _reap()
+        if not readable:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(control, _MAX_CONTROL, 2)
+        except OSError:
+            return
+        if not data:
+            return  # the parent closed the control socket
+        message = orjson.loads(data)
+        if message.get("op") == "ping":
+            control.send(orjson.dumps({"type": "pong", "status": _status()}))
+            continue
+        if message.get("op") != "run" or not fds:
+            for extra in fds:
+                os.close(extra)
+            continue
+        job_fd = fds[0]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            run_runner(message["spec"], job_fd)  # never returns
+        os.close(job_fd)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), [m for m in sys.argv[2].split(",") if m])

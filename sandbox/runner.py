@@ -1,0 +1,379 @@
+"""The two processes forked per job: the runner (waits, reaps, reports) and the job child.
+
+    template ──fork──▶ runner R ──fork──▶ job child C (setsid, rlimits, clean env, runs the target)
+                          │  reads C's result pipe (frames) and log pipe (keeps the tail)
+                          │  wait4(C) → exit status, signal, rusage; as a subreaper it adopts and
+                          │  kills every orphan of the job, then reaps them
+                          └─ job socket ──▶ parent: "started", events, "exit" (+ the result frame)
+
+The parent never waits on these processes itself (they are not its children): everything it
+learns about the job's end comes through the runner's "exit" frame.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import importlib
+import os
+import selectors
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+
+from .context import JobContext
+from .errors import ErrorCode, ProcessLimitExceeded
+from .limits import GuardLimits, JobLimits
+from .protocol import KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
+from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, read_proc_status
+
+__all__ = ["run_runner"]
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_POLL_SECONDS = 0.02
+_REAP_SECONDS = 2.0
+_TRACEBACK_CHARS = 4000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option: int, value: int) -> bool:
+    """Call prctl(2); False when the kernel refuses."""
+    return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+# --------------------------------------------------------------------------- runner (R)
+
+
+def run_runner(spec: dict[str, Any], job_fd: int) -> None:
+    """Body of the runner process. Never returns."""
+    code = 0
+    try:
+        _Runner(spec, job_fd).run()
+    except BaseException:  # the runner must always exit, never fall back into the template loop
+        traceback.print_exc()
+        code = 70
+    os._exit(code)
+
+
+class _Runner:
+    def __init__(self, spec: dict[str, Any], job_fd: int) -> None:
+        self.spec = spec
+        self.job_fd = job_fd
+        self.tail = bytearray()
+        self.tail_limit = int(spec["log_tail_bytes"])
+        self.reader = FrameReader(max_body=int(spec["max_result_bytes"]))
+        self.result: bytes | None = None
+        self.child_error: dict[str, Any] | None = None
+        self.meta: dict[str, Any] = {}
+        self.result_too_large: dict[str, int] | None = None
+        self.invalid_frames: str | None = None
+
+    def run(self) -> None:
+        prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        res_r, res_w = os.pipe()
+        log_r, log_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(res_r)
+            os.close(log_r)
+            os.close(self.job_fd)
+            _run_child(self.spec, res_w, log_w)  # never returns
+        os.close(res_w)
+        os.close(log_w)
+        started = time.monotonic()
+        write_json(self.job_fd, {"type": "started", "pid": pid, "runner_pid": os.getpid()})
+        status, rusage, parent_gone = self._supervise(pid, res_r, log_r)
+        wall = time.monotonic() - started
+        self._drain(res_r, log_r)
+        killed = _kill_descendants()
+        if parent_gone:
+            return
+        exit_code = os.waitstatus_to_exitcode(status)
+        report = {
+            "type": "exit",
+            "exit_code": exit_code if exit_code >= 0 else None,
+            "signal": -exit_code if exit_code < 0 else None,
+            "cpu_seconds": rusage.ru_utime + rusage.ru_stime,
+            "max_rss_kb": rusage.ru_maxrss,
+            "wall_seconds": wall,
+            "child_error": self.child_error,
+            "has_result": self.result is not None,
+            "result_too_large": self.result_too_large,
+            "invalid_frames": self.invalid_frames,
+            "meta": self.meta,
+            "processes_killed": killed,
+            "log_tail": bytes(self.tail).decode("utf-8", "replace"),
+        }
+        write_json(self.job_fd, report)
+        if self.result is not None:
+            write_frame(self.job_fd, KIND_RESULT, self.result)
+
+    def _supervise(self, pid: int, res_r: int, log_r: int) -> tuple[int, Any, bool]:
+        sel = selectors.DefaultSelector()
+        sel.register(res_r, selectors.EVENT_READ, "result")
+        sel.register(log_r, selectors.EVENT_READ, "log")
+        sel.register(self.job_fd, selectors.EVENT_READ, "parent")
+        try:
+            while True:
+                for key, _ in sel.select(_POLL_SECONDS):
+                    if key.data == "parent":
+                        if not os.read(self.job_fd, 4096):  # the parent went away: end the job
+                            _kill_group(pid)
+                            _kill_descendants()
+                            _, status, rusage = os.wait4(pid, 0)
+                            return status, rusage, True
+                    elif not self._read(key.fd, key.data):
+                        sel.unregister(key.fd)
+                        if key.data == "result" and self.result_too_large:
+                            _kill_group(pid)
+                waited, status, rusage = os.wait4(pid, os.WNOHANG)
+                if waited == pid:
+                    return status, rusage, False
+        finally:
+            sel.close()
+
+    def _read(self, fd: int, what: str) -> bool:
+        """Read what is available; False at EOF or when the stream must no longer be read."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            return False
+        if not data:
+            return False
+        if what == "log":
+            self.tail += data
+            if len(self.tail) > self.tail_limit:
+                del self.tail[: len(self.tail) - self.tail_limit]
+            return True
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> bool:
+        if self.result_too_large:
+            return False
+        self.reader.feed(data)
+        try:
+            for kind, body in self.reader.frames():
+                self._on_frame(kind, body)
+        except FrameTooLarge as exc:
+            self.result_too_large = {"size": exc.size, "limit": exc.limit}
+            return False
+        return True
+
+    def _on_frame(self, kind: bytes, body: bytes) -> None:
+        if kind == KIND_RESULT:
+            self.result = body
+            return
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            self.invalid_frames = "an unreadable control frame"
+            return
+        kind_name = message.get("type") if isinstance(message, dict) else None
+        if kind_name == "event":
+            write_json(self.job_fd, message)
+        elif kind_name == "error":
+            self.child_error = message
+        elif kind_name == "meta":
+            self.meta.update(message.get("meta", {}))
+        else:
+            self.invalid_frames = f"an unknown frame {kind_name!r}"
+
+    def _drain(self, res_r: int, log_r: int) -> None:
+        """Read what the child left in its pipes without waiting for grandchildren holding them."""
+        for fd, what in ((res_r, "result"), (log_r, "log")):
+            os.set_blocking(fd, False)
+            try:
+                while self._read(fd, what):
+                    pass
+            except BlockingIOError:
+                pass
+            os.close(fd)
+        if self.reader.pending and self.result is None and not self.result_too_large:
+            self.invalid_frames = f"a truncated frame ({self.reader.pending} bytes)"
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _kill_descendants() -> int:
+    """SIGKILL every descendant (orphans are ours as subreaper) and reap them; return how many."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + _REAP_SECONDS
+    while True:
+        try:
+            children = psutil.Process().children(recursive=True)
+        except psutil.Error:
+            children = []
+        for child in children:
+            try:
+                child.kill()
+                killed.add(child.pid)
+            except psutil.Error:
+                pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] != 0:
+                pass
+        except ChildProcessError:
+            return len(killed)
+        if time.monotonic() > deadline:
+            return len(killed)
+        time.sleep(0.005)
+
+
+# --------------------------------------------------------------------------- job child (C)
+
+
+def _run_child(spec: dict[str, Any], res_w: int, log_w: int) -> None:
+    """Body of the job child. Never returns."""
+    try:
+        ctx, payload = _enter_child(spec, res_w, log_w)
+    except BaseException as exc:  # limits could not be applied: never run the job unguarded
+        _send_error(res_w, ErrorCode.INTERNAL_ERROR, f"the job could not be isolated: {exc!r}", exc)
+        os._exit(1)
+    try:
+        module_name, _, func_name = spec["target"].partition(":")
+        func = getattr(importlib.import_module(module_name), func_name)
+        value = func(payload, ctx)
+    except SystemExit as exc:
+        _exit_child(exc.code if isinstance(exc.code, int) else 1)
+    except BaseException as exc:
+        code, message = _classify_exception(exc, spec)
+        _send_error(res_w, code, message, exc)
+        _exit_child(1)
+    try:
+        body = dumps(value)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        _send_error(res_w, ErrorCode.INVALID_RESULT, f"the job's result cannot be serialised: {exc}", exc)
+        _exit_child(1)
+    try:
+        write_json(res_w, {"type": "meta", "meta": {"uss_end_mb": _own_uss_mb()}})
+        write_frame(res_w, KIND_RESULT, body)
+    except OSError as exc:
+        print(f"sandbox: the result channel is closed ({exc}); no result sent", file=sys.stderr)
+        _exit_child(3)
+    _exit_child(0)
+
+
+def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobContext, Any]:
+    os.setsid()
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log_w, 1)
+    os.dup2(log_w, 2)
+    os.close(null)
+    os.close(log_w)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    tmpdir = Path(spec["tmpdir"])
+    os.chdir(tmpdir)
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    tempfile.tempdir = str(tmpdir)
+    if spec.get("cgroup_procs"):
+        Path(spec["cgroup_procs"]).write_text("0")
+    job = JobLimits(**spec["job"])
+    guards = GuardLimits(**spec["guards"])
+    uid = os.getuid()
+    apply_rlimits(
+        compute_rlimits(
+            job, guards, status=read_proc_status(), uid=uid, user_tasks=count_user_tasks(uid) if uid else 0
+        )
+    )
+    threads = int(spec["threads"])
+    _cap_thread_pools(threads)
+    payload = orjson.loads((tmpdir / spec["payload_file"]).read_bytes())
+    ctx = JobContext(
+        job_id=spec["job_id"],
+        threads=threads,
+        tmpdir=tmpdir,
+        fault_injection=bool(spec["fault_injection"]),
+        deadline=time.monotonic() + spec["wall_seconds"] if spec.get("wall_seconds") else None,
+        in_sandbox=True,
+        _emitter=lambda event: write_json(res_w, {"type": "event", "event": event}),
+    )
+    ctx.result_fd = res_w  # type: ignore[attr-defined]  # for the close_result_channel fault
+    return ctx, payload
+
+
+_thread_limiter: Any = None
+
+
+def _cap_thread_pools(threads: int) -> None:
+    """Cap BLAS/OpenMP pools already loaded by the template (env vars cover later loads)."""
+    global _thread_limiter
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    _thread_limiter = threadpool_limits(limits=threads)
+
+
+def _own_uss_mb() -> float:
+    try:
+        return psutil.Process().memory_full_info().uss / (1 << 20)
+    except psutil.Error:
+        return 0.0
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 20:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _classify_exception(exc: BaseException, spec: dict[str, Any]) -> tuple[ErrorCode, str]:
+    """Map an exception raised by the target to a code; limits show up as exceptions too."""
+    job = spec["job"]
+    for item in _chain(exc):
+        text = f"{type(item).__name__}: {item}"
+        if isinstance(item, MemoryError) or "bad_alloc" in text:
+            return ErrorCode.MEMORY_EXCEEDED, (
+                f"the job ran out of memory: an allocation failed at its limit of {job['memory_mb']} MB "
+                f"({type(item).__name__})"
+            )
+        if isinstance(item, OSError) and item.errno == errno.EFBIG:
+            return ErrorCode.FILE_SIZE_EXCEEDED, (
+                f"the job wrote a file over its limit of {job['max_file_size_mb']} MB ({item.strerror})"
+            )
+        if isinstance(item, ProcessLimitExceeded) or "can't start new thread" in str(item):
+            return ErrorCode.PROCESS_LIMIT_EXCEEDED, (
+                f"the job could not create another process or thread (limit {job['max_processes']} tasks): {item}"
+            )
+    return ErrorCode.EXECUTION_ERROR, f"{type(exc).__name__}: {exc}"
+
+
+def _send_error(fd: int, code: ErrorCode, message: str, exc: BaseException) -> None:
+    tb = "".join(traceback.format_exception(exc))[-_TRACEBACK_CHARS:]
+    try:
+        write_json(
+            fd,
+            {"type": "error", "code": code.value, "message": message, "exc_type": type(exc).__name__, "traceback": tb},
+        )
+    except OSError:
+        print(f"sandbox: cannot report the error ({code.value}): {message}", file=sys.stderr)
+
+
+def _exit_child(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)

@@ -1,0 +1,445 @@
+"""The parent side: :class:`Sandbox` runs one target per fresh child and always returns an Outcome.
+
+    Sandbox.run ──▶ temp dir + payload file ──▶ template (fork) ──▶ runner ──▶ job child
+         ▲                                                            │
+         └──── started / events / exit report + result ◀──────────────┘
+    meanwhile, every watchdog_interval_ms: wall clock, cancel, tree memory (USS), tree tasks
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import container as container_mod
+from .cgroup import JobCgroup
+from .errors import LIMIT_OF_CODE, ErrorCode, TemplateError, classify, signal_name
+from .layers import guard_layers
+from .limits import GuardLimits, JobLimits
+from .outcome import Outcome, Usage
+from .protocol import KIND_RESULT, FrameReader, dumps
+from .template import Template
+from .watchdog import JOB_MARKER, kill_job_processes, sample_tree, signal_tree
+
+__all__ = ["DEFAULT_ENV_ALLOW", "Sandbox", "THREAD_ENV_VARS"]
+
+log = logging.getLogger("sandbox")
+
+_MB = 1 << 20
+_RUNNER_REPORT_SECONDS = 5.0
+"""How long the runner may take to report after its child was killed (it reaps within 2 s)."""
+
+DEFAULT_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "SYSTEMROOT")
+"""Parent variables a job may see. Everything else (HF_TOKEN, API keys...) stays in the parent."""
+
+THREAD_ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+_TEMPLATE_ENV = {
+    # The template must stay single-threaded: BLAS pools start at import unless capped to 1 (the
+    # job child raises them to `threads` with threadpoolctl), and pyarrow's jemalloc starts a
+    # background thread unless told not to.
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BLIS_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+    "MALLOC_ARENA_MAX": "2",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+class Sandbox:
+    """Runs ``module:function`` targets in isolated, limited children forked from a warm template.
+
+    ``preload`` names the modules the template imports once (the sandbox imports none of them
+    itself). ``extra_env`` adds variables for the template and every job (e.g. ``MPLBACKEND``).
+    """
+
+    def __init__(
+        self,
+        job: JobLimits,
+        guards: GuardLimits,
+        *,
+        preload: Sequence[str] = (),
+        fault_injection: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+        env_allow: Sequence[str] = DEFAULT_ENV_ALLOW,
+    ) -> None:
+        self.job = job
+        self.guards = guards
+        self.fault_injection = fault_injection
+        self.container = container_mod.detect()
+        self.threads = job.threads or self.container.cpus()
+        base_env = {k: os.environ[k] for k in env_allow if k in os.environ}
+        base_env.update({var: str(self.threads) for var in THREAD_ENV_VARS})
+        base_env.update(extra_env or {})
+        self._job_env = base_env
+        self._template = Template(
+            preload=["threadpoolctl", *preload], env={**base_env, **_TEMPLATE_ENV}, start_seconds=guards.template_start_seconds
+        )
+        self._tmp_root: Path | None = None
+        self._lock = threading.Lock()
+        self.jobs_started = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Start the warm template; raises TemplateError when it cannot preload."""
+        self._tmp_root = Path(tempfile.mkdtemp(prefix="sandbox-jobs-"))
+        self._template.start()
+        return self
+
+    def close(self) -> None:
+        self._template.close()
+        if self._tmp_root is not None:
+            shutil.rmtree(self._tmp_root, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def layers(self) -> list[dict[str, Any]]:
+        return guard_layers(self.job, self.guards, self.container, threads=self.threads)
+
+    def status(self) -> dict[str, Any]:
+        """Template state, guard layers, container limits and calibrated limits (for /health)."""
+        info = self._template.info
+        live = self._template.ping() if self._template.alive() else None
+        st = live or info.get("status", {})
+        vm_size, vm_data = st.get("vm_size", 0), st.get("vm_data", 0)
+        calibrated: dict[str, Any] = {"threads": self.threads}
+        if self.job.memory_mb:
+            calibrated["rlimit_data_mb"] = round(vm_data / _MB + self.job.memory_mb)
+            if self.guards.address_space_headroom_mb:
+                calibrated["rlimit_as_mb"] = round(
+                    vm_size / _MB + self.job.memory_mb + self.guards.address_space_headroom_mb
+                )
+        return {
+            "template": {
+                "alive": self._template.alive(),
+                "pid": self._template.pid,
+                "restarts": max(0, self._template.restarts),
+                "import_seconds": round(info.get("import_seconds", 0.0), 3),
+                "preloaded": info.get("preloaded", []),
+                "vm_size_mb": round(vm_size / _MB, 1),
+                "rss_mb": round(st.get("vm_rss", 0) / _MB, 1),
+                "threads": st.get("threads"),
+            },
+            "layers": self.layers(),
+            "container": self.container.to_dict(),
+            "limits": self.job.model_dump(),
+            "calibrated": calibrated,
+            "jobs_started": self.jobs_started,
+        }
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(
+        self,
+        target: str,
+        payload: Any,
+        *,
+        wall_clock_seconds: float | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        cancel: threading.Event | None = None,
+        job_id: str | None = None,
+    ) -> Outcome:
+        """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe."""
+        job_id = job_id or uuid.uuid4().hex[:12]
+        started = time.monotonic()
+        tmpdir: Path | None = None
+        try:
+            budget = self._budget(wall_clock_seconds)
+            if budget is not None and budget <= 0:
+                return _failure(job_id, ErrorCode.TIMEOUT, "no wall-clock time was left for the job", started)
+            tmpdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=self._tmp_root))
+            (tmpdir / "payload.json").write_bytes(dumps(payload))
+            with self._lock:
+                self.jobs_started += 1
+            return _Job(self, job_id, target, tmpdir, budget, on_event, cancel, started).run()
+        except Exception as exc:  # the contract: an Outcome, whatever happened
+            log.exception("sandbox internal error in job %s", job_id)
+            return _failure(job_id, ErrorCode.INTERNAL_ERROR, f"the sandbox failed: {exc!r}", started)
+        finally:
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def _budget(self, requested: float | None) -> float | None:
+        limit = self.job.wall_clock_seconds or None
+        if requested is None:
+            return limit
+        return requested if limit is None else min(limit, requested)
+
+    def _spec(self, job_id: str, target: str, tmpdir: Path, budget: float | None) -> dict[str, Any]:
+        env = {
+            **self._job_env,
+            "TMPDIR": str(tmpdir),
+            "TMP": str(tmpdir),
+            "TEMP": str(tmpdir),
+            "HOME": str(tmpdir),
+            JOB_MARKER: job_id,
+        }
+        return {
+            "job_id": job_id,
+            "target": target,
+            "tmpdir": str(tmpdir),
+            "payload_file": "payload.json",
+            "env": env,
+            "threads": self.threads,
+            "job": self.job.model_dump(),
+            "guards": self.guards.model_dump(),
+            "fault_injection": self.fault_injection,
+            "wall_seconds": budget,
+            "log_tail_bytes": self.guards.log_tail_kb * 1024,
+            "max_result_bytes": self.job.max_result_mb * _MB,
+        }
+
+
+def _failure(job_id: str, code: ErrorCode, message: str, started: float) -> Outcome:
+    usage = Usage(wall_seconds=time.monotonic() - started, limit_hit=LIMIT_OF_CODE.get(code))
+    return Outcome(ok=False, job_id=job_id, code=code.value, message=message, usage=usage)
+
+
+class _Job:
+    """Supervises one job from submission to its outcome."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        job_id: str,
+        target: str,
+        tmpdir: Path,
+        budget: float | None,
+        on_event: Callable[[dict[str, Any]], None] | None,
+        cancel: threading.Event | None,
+        started: float,
+    ) -> None:
+        self.sb = sandbox
+        self.job_id = job_id
+        self.target = target
+        self.tmpdir = tmpdir
+        self.budget = budget
+        self.on_event = on_event
+        self.cancel = cancel
+        self.started = started
+        self.deadline = started + budget if budget is not None else None
+        self.reader = FrameReader()
+        self.runner_pid: int | None = None
+        self.child_pid: int | None = None
+        self.report: dict[str, Any] | None = None
+        self.result: bytes | None = None
+        self.stop_reason: ErrorCode | None = None
+        self.stop_message = ""
+        self.stop_at = 0.0
+        self.killed = False
+        self.peak_uss = 0
+        self.peak_tasks = 0
+        self.cgroup: JobCgroup | None = None
+
+    def run(self) -> Outcome:
+        spec = self.sb._spec(self.job_id, self.target, self.tmpdir, self.budget)
+        if self.sb.container.cgroup_v2_memory_writable and self.sb.job.memory_mb:
+            try:
+                assert self.sb.container.cgroup_v2_dir is not None
+                self.cgroup = JobCgroup(self.sb.container.cgroup_v2_dir, self.job_id, self.sb.job.memory_mb)
+                spec["cgroup_procs"] = self.cgroup.procs_file
+            except OSError as exc:
+                log.warning("cgroup layer unavailable for job %s: %s", self.job_id, exc)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                self.sb._template.submit(spec, theirs)
+            except TemplateError as exc:
+                return _failure(self.job_id, ErrorCode.INTERNAL_ERROR, str(exc), self.started)
+            finally:
+                theirs.close()
+            self._supervise(ours)
+        finally:
+            ours.close()
+            if self.report is None:
+                kill_job_processes(self.job_id)  # the runner died: sweep by the job marker
+            if self.cgroup is not None:
+                self.cgroup.close()
+        return self._outcome()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _supervise(self, sock: socket.socket) -> None:
+        interval = self.sb.guards.watchdog_interval_ms / 1000
+        start_deadline = self.started + self.sb.guards.template_start_seconds
+        while True:
+            ready, _, _ = select.select([sock], [], [], interval)
+            if ready:
+                data = sock.recv(1 << 20)
+                if not data:
+                    return  # the runner is gone
+                self.reader.feed(data)
+                for kind, body in self.reader.frames():
+                    self._on_frame(kind, body)
+                if self.report is not None and (self.result is not None or not self.report["has_result"]):
+                    return
+            now = time.monotonic()
+            if self.runner_pid is None:
+                if now > start_deadline:
+                    self._stop(ErrorCode.INTERNAL_ERROR, "the job did not start in time", now)
+                    return
+                continue
+            if self.stop_reason is None:
+                self._check(now)
+            elif not self.killed and now - self.stop_at >= self.sb.guards.kill_grace_seconds:
+                signal_tree(self.runner_pid, self.child_pid, signal.SIGKILL)
+                self.killed = True
+            elif now - self.stop_at > self.sb.guards.kill_grace_seconds + _RUNNER_REPORT_SECONDS:
+                log.error("runner of job %s did not report after the kill", self.job_id)
+                return
+
+    def _on_frame(self, kind: bytes, body: bytes) -> None:
+        if kind == KIND_RESULT:
+            self.result = body
+            return
+        message = orjson.loads(body)
+        kind_name = message.get("type")
+        if kind_name == "started":
+            self.runner_pid, self.child_pid = message["runner_pid"], message["pid"]
+        elif kind_name == "event" and self.on_event is not None:
+            try:
+                self.on_event(message.get("event", {}))
+            except Exception:  # a broken listener must not break the job
+                log.exception("on_event listener failed")
+        elif kind_name == "exit":
+            self.report = message
+
+    def _check(self, now: float) -> None:
+        job = self.sb.job
+        if self.cancel is not None and self.cancel.is_set():
+            self._stop(ErrorCode.CANCELLED, "the request was cancelled and its job stopped", now)
+            return
+        if self.deadline is not None and now >= self.deadline:
+            self._stop(
+                ErrorCode.TIMEOUT, f"the job ran past its wall-clock limit of {self.budget:.1f} s and was stopped", now
+            )
+            return
+        assert self.runner_pid is not None
+        sample = sample_tree(self.runner_pid)
+        self.peak_uss = max(self.peak_uss, sample.uss_bytes)
+        self.peak_tasks = max(self.peak_tasks, sample.tasks)
+        if job.memory_mb and sample.uss_bytes > job.memory_mb * _MB:
+            self._stop(
+                ErrorCode.MEMORY_EXCEEDED,
+                f"the job's processes used {sample.uss_bytes / _MB:.0f} MB, over its memory limit of "
+                f"{job.memory_mb} MB, and were killed",
+                now,
+                hard=True,
+            )
+        elif job.max_processes and sample.tasks > job.max_processes:
+            self._stop(
+                ErrorCode.PROCESS_LIMIT_EXCEEDED,
+                f"the job ran {sample.tasks} processes and threads, over its limit of {job.max_processes}, "
+                "and was killed",
+                now,
+                hard=True,
+            )
+
+    def _stop(self, reason: ErrorCode, message: str, now: float, *, hard: bool = False) -> None:
+        self.stop_reason, self.stop_message, self.stop_at = reason, message, now
+        if self.runner_pid is None:
+            return
+        grace = self.sb.guards.kill_grace_seconds
+        sig = signal.SIGKILL if hard or grace == 0 else signal.SIGTERM
+        signal_tree(self.runner_pid, self.child_pid, sig)
+        self.killed = sig == signal.SIGKILL
+
+    # -- the verdict --------------------------------------------------------------------------
+
+    def _outcome(self) -> Outcome:
+        report = self.report or {}
+        job = self.sb.job
+        meta = report.get("meta") or {}
+        peak_mb = max(self.peak_uss / _MB, float(meta.get("uss_end_mb", 0.0)))
+        signum = report.get("signal")
+        log_tail = report.get("log_tail", "")
+        too_large = report.get("result_too_large")
+        stop_reason, stop_message = self.stop_reason, self.stop_message
+        if self.report is None and stop_reason is None:
+            stop_reason, stop_message = ErrorCode.INTERNAL_ERROR, "the job's runner died without reporting"
+        if too_large:
+            stop_message = (
+                f"the job's result of {too_large['size'] / _MB:.1f} MB is over the limit of {job.max_result_mb} MB"
+            )
+        if self.cgroup is not None and self.cgroup.oom_killed() and stop_reason is None:
+            stop_reason = ErrorCode.MEMORY_EXCEEDED
+            stop_message = f"the kernel OOM-killed the job at its cgroup memory.max of {job.memory_mb} MB"
+        verdict = classify(
+            stop_reason=stop_reason,
+            stop_message=stop_message,
+            exit_code=report.get("exit_code"),
+            signum=signum,
+            child_error=report.get("child_error"),
+            has_result=self.result is not None,
+            result_too_large=bool(too_large),
+            cpu_seconds=float(report.get("cpu_seconds", 0.0)),
+            cpu_limit=job.cpu_seconds,
+            memory_fraction=peak_mb / job.memory_mb if job.memory_mb else 0.0,
+            log_tail=log_tail,
+        )
+        value: Any = None
+        code, message = verdict.code, verdict.message
+        if code is None:
+            try:
+                value = orjson.loads(self.result or b"")
+            except orjson.JSONDecodeError as exc:
+                code, message = ErrorCode.INVALID_RESULT, f"the job's result is not readable JSON: {exc}"
+        if code is None and report.get("invalid_frames"):
+            code, message = ErrorCode.INVALID_RESULT, f"the job sent {report['invalid_frames']}"
+        usage = Usage(
+            wall_seconds=float(report.get("wall_seconds", time.monotonic() - self.started)),
+            cpu_seconds=float(report.get("cpu_seconds", 0.0)),
+            peak_memory_mb=peak_mb,
+            max_rss_mb=float(report.get("max_rss_kb", 0)) / 1024,
+            exit_code=report.get("exit_code"),
+            signal=signal_name(signum) if signum else None,
+            limit_hit=LIMIT_OF_CODE.get(code) if code else None,
+            processes_killed=int(report.get("processes_killed", 0)),
+        )
+        details: dict[str, Any] = {}
+        child_error = report.get("child_error") or {}
+        if code == ErrorCode.EXECUTION_ERROR and child_error:
+            details = {"exceptionType": child_error.get("exc_type"), "traceback": child_error.get("traceback")}
+        if usage.limit_hit:
+            details["limit"] = {"name": usage.limit_hit, "value": job.model_dump().get(usage.limit_hit)}
+            if code == ErrorCode.TIMEOUT and self.budget is not None:
+                details["limit"]["value"] = round(self.budget, 3)
+        return Outcome(
+            ok=code is None,
+            job_id=self.job_id,
+            value=value,
+            code=code.value if code else None,
+            message=message,
+            usage=usage,
+            log_tail="" if code is None else log_tail,
+            details=details,
+            pids=tuple(p for p in (self.runner_pid, self.child_pid) if p),
+        )

@@ -1,0 +1,81 @@
+"""Parent-side view of a job's process tree: measure it, signal it, find what is left of it."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+
+import psutil
+
+__all__ = ["TreeSample", "find_job_processes", "kill_job_processes", "sample_tree", "signal_tree"]
+
+JOB_MARKER = "SANDBOX_JOB_ID"
+"""Environment variable every job process carries, so strays can be found by job id."""
+
+
+@dataclass(frozen=True)
+class TreeSample:
+    """Memory and task count of a job tree at one instant."""
+
+    uss_bytes: int
+    tasks: int
+    pids: tuple[int, ...]
+
+
+def _descendants(runner_pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(runner_pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def sample_tree(runner_pid: int) -> TreeSample:
+    """USS (memory not shared with the template) and tasks of every process under the runner."""
+    uss = tasks = 0
+    pids = []
+    for proc in _descendants(runner_pid):
+        try:
+            uss += proc.memory_full_info().uss
+            tasks += proc.num_threads()
+            pids.append(proc.pid)
+        except psutil.Error:
+            continue
+    return TreeSample(uss, tasks, tuple(pids))
+
+
+def signal_tree(runner_pid: int, child_pid: int | None, sig: int) -> None:
+    """Send ``sig`` to the job child's process group and to every process under the runner."""
+    if child_pid:
+        try:
+            os.killpg(child_pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for proc in _descendants(runner_pid):
+        try:
+            proc.send_signal(sig)
+        except psutil.Error:
+            pass
+
+
+def find_job_processes(job_id: str) -> list[psutil.Process]:
+    """Every live process whose environment marks it as part of ``job_id``."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(JOB_MARKER) == job_id and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def kill_job_processes(job_id: str) -> int:
+    """SIGKILL whatever is left of a job; the number of processes killed."""
+    procs = find_job_processes(job_id)
+    for proc in procs:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+    return len(procs)
