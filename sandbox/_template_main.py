@@ -41,6 +41,7 @@ def main(fd: int, preload: list[str]) -> None:
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
     prctl(_PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())  # reap runners the moment they exit
     control = socket.socket(fileno=fd)
     started = time.monotonic()
     failed: dict[str, str] = {}

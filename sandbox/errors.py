@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     """Why a job did not produce a result. Values are part of the API: never rename one."""
 
     TIMEOUT = "timeout"

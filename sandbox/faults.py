@@ -35,8 +35,8 @@ FAULT_PARAMS: dict[str, dict[str, type]] = {
     "abort": {},
     "exit": {"code": int},
     "raise": {"message": str},
-    "fork_bomb": {},
-    "thread_bomb": {},
+    "fork_bomb": {"count": int},
+    "thread_bomb": {"count": int},
     "orphan": {"seconds": float},
     "write_file": {"mb": float},
     "huge_result": {"mb": float},
@@ -89,10 +89,10 @@ def run_fault(kind: str, params: dict[str, Any], ctx: JobContext) -> Any:
         raise FaultError(f"fault {kind!r} only runs inside a sandbox child")
     seconds = float(params.get("seconds", 1.0))
     mb = float(params.get("mb", 1.0))
-    sentinel = params.get("sentinel")  # tests: a file written only if the fault ran to its end
     result = _FAULTS[kind](ctx, seconds=seconds, mb=mb, params=params)
-    if isinstance(sentinel, str) and os.path.basename(sentinel) == sentinel:
-        (ctx.tmpdir / sentinel).write_text("reached the end")
+    # The sentinel: proof that the fault ran to its end (a killed job never sends it).
+    (ctx.tmpdir / f"fault-{kind}.done").write_text("reached the end")
+    ctx.emit({"type": "sentinel", "fault": kind})
     return result
 
 
@@ -135,8 +135,8 @@ def _raise(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
     raise RuntimeError(str(params.get("message", "injected fault")))
 
 
-def _fork_bomb(ctx: JobContext, **_: Any) -> None:
-    for _ in range(_BOMB_CAP):
+def _fork_bomb(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
+    for _ in range(int(params.get("count", _BOMB_CAP))):
         try:
             pid = os.fork()
         except BlockingIOError as exc:
@@ -146,16 +146,16 @@ def _fork_bomb(ctx: JobContext, **_: Any) -> None:
             os._exit(0)
 
 
-def _thread_bomb(ctx: JobContext, **_: Any) -> None:
+def _thread_bomb(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
     stop = threading.Event()
     try:
-        for _ in range(_BOMB_CAP):
+        for _ in range(int(params.get("count", _BOMB_CAP))):
             threading.Thread(target=stop.wait, daemon=True).start()
     except RuntimeError as exc:
         raise ProcessLimitExceeded(f"thread creation failed: {exc}") from exc
 
 
-def _orphan(ctx: JobContext, *, seconds: float, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _orphan(ctx: JobContext, *, seconds: float, **_: Any) -> dict[str, Any]:
     """Double-fork a grandchild into its own session that outlives the child by ``seconds``."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -164,9 +164,6 @@ def _orphan(ctx: JobContext, *, seconds: float, params: dict[str, Any], **_: Any
         grandchild = os.fork()
         if grandchild == 0:
             time.sleep(seconds)
-            marker = params.get("orphan_sentinel")
-            if isinstance(marker, str) and os.path.isabs(marker):
-                open(marker, "w").write("the orphan survived")
             os._exit(0)
         os.write(write_end, str(grandchild).encode())
         os._exit(0)

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from .limits import GuardLimits, JobLimits
 
-__all__ = ["ProcStatus", "apply_rlimits", "compute_rlimits", "count_user_tasks", "read_proc_status"]
+__all__ = [
+    "ProcStatus",
+    "apply_rlimits",
+    "compute_rlimits",
+    "count_user_tasks",
+    "lift_data_limit",
+    "read_proc_status",
+]
 
 _MB = 1 << 20
 _INF = resource.RLIM_INFINITY
@@ -56,9 +63,12 @@ def compute_rlimits(
 ) -> dict[str, tuple[int, int]]:
     """The rlimits one job child gets, keyed by ``resource`` constant name.
 
-    - RLIMIT_DATA: the child's own data size at fork + ``memory_mb``. It counts what a job
+    - RLIMIT_DATA: soft at the child's own data size at fork + ``memory_mb``. It counts what a job
       allocates (heap, anonymous mmap, thread stacks) but not reserved-only address space, so it
-      stops a fast allocator right at the budget, before the watchdog's next poll.
+      stops a fast allocator right at the budget, before the watchdog's next poll. The hard limit
+      adds the address-space headroom: the child lifts its soft limit to it only to serialise its
+      result, because orjson reserves a worst-case buffer (~16x a long string) and crashes when
+      that reservation fails.
     - RLIMIT_AS: a generous ceiling: template VmSize + ``memory_mb`` + headroom, because libraries
       reserve address space they never touch.
     - RLIMIT_CPU: soft at ``cpu_seconds`` (SIGXCPU, which only means CPU time), hard a little later
@@ -70,7 +80,7 @@ def compute_rlimits(
     limits: dict[str, tuple[int, int]] = {"RLIMIT_CORE": (0, 0)}
     if job.memory_mb:
         data = status.vm_data + job.memory_mb * _MB
-        limits["RLIMIT_DATA"] = (data, data)
+        limits["RLIMIT_DATA"] = (data, data + guards.address_space_headroom_mb * _MB)
         if guards.address_space_headroom_mb:
             size = status.vm_size + (job.memory_mb + guards.address_space_headroom_mb) * _MB
             limits["RLIMIT_AS"] = (size, size)
@@ -94,3 +104,9 @@ def apply_rlimits(limits: dict[str, tuple[int, int]]) -> None:
             hard = min(hard, cur_hard)
             soft = min(soft, hard)
         resource.setrlimit(which, (soft, hard))
+
+
+def lift_data_limit() -> None:
+    """Raise the soft RLIMIT_DATA to its hard limit (before serialising a result)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))

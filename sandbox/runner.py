@@ -32,7 +32,7 @@ from .context import JobContext
 from .errors import ErrorCode, ProcessLimitExceeded
 from .limits import GuardLimits, JobLimits
 from .protocol import KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
-from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, read_proc_status
+from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, lift_data_limit, read_proc_status
 
 __all__ = ["run_runner"]
 
@@ -41,6 +41,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 _POLL_SECONDS = 0.02
 _REAP_SECONDS = 2.0
 _TRACEBACK_CHARS = 4000
+_THREAD_STACK = 8 << 20
+"""Default pthread stack reservation, counted by RLIMIT_DATA."""
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -55,6 +57,7 @@ def prctl(option: int, value: int) -> bool:
 def run_runner(spec: dict[str, Any], job_fd: int) -> None:
     """Body of the runner process. Never returns."""
     code = 0
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template's reaping handler would steal our wait4
     try:
         _Runner(spec, job_fd).run()
     except BaseException:  # the runner must always exit, never fall back into the template loop
@@ -254,6 +257,7 @@ def _run_child(spec: dict[str, Any], res_w: int, log_w: int) -> None:
         _send_error(res_w, code, message, exc)
         _exit_child(1)
     try:
+        lift_data_limit()  # see compute_rlimits: orjson's worst-case reservation
         body = dumps(value)
     except (TypeError, orjson.JSONEncodeError) as exc:
         _send_error(res_w, ErrorCode.INVALID_RESULT, f"the job's result cannot be serialised: {exc}", exc)
@@ -303,10 +307,18 @@ def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobConte
         fault_injection=bool(spec["fault_injection"]),
         deadline=time.monotonic() + spec["wall_seconds"] if spec.get("wall_seconds") else None,
         in_sandbox=True,
-        _emitter=lambda event: write_json(res_w, {"type": "event", "event": event}),
+        _emitter=lambda event: _emit(res_w, event),
     )
     ctx.result_fd = res_w  # type: ignore[attr-defined]  # for the close_result_channel fault
     return ctx, payload
+
+
+def _emit(fd: int, event: dict[str, Any]) -> None:
+    """Events are best effort: a closed channel must not fail the job (its result send will)."""
+    try:
+        write_json(fd, {"type": "event", "event": event})
+    except OSError:
+        pass
 
 
 _thread_limiter: Any = None
@@ -353,10 +365,31 @@ def _classify_exception(exc: BaseException, spec: dict[str, Any]) -> tuple[Error
                 f"the job wrote a file over its limit of {job['max_file_size_mb']} MB ({item.strerror})"
             )
         if isinstance(item, ProcessLimitExceeded) or "can't start new thread" in str(item):
-            return ErrorCode.PROCESS_LIMIT_EXCEEDED, (
-                f"the job could not create another process or thread (limit {job['max_processes']} tasks): {item}"
-            )
+            return _process_or_memory(job, item)
     return ErrorCode.EXECUTION_ERROR, f"{type(exc).__name__}: {exc}"
+
+
+def _process_or_memory(job: dict[str, Any], exc: BaseException) -> tuple[ErrorCode, str]:
+    """A thread or process could not start: at the task limit, or because its stack did not fit."""
+    import resource
+
+    try:
+        me = psutil.Process()
+        tasks = me.num_threads() + sum(c.num_threads() for c in me.children(recursive=True))
+    except psutil.Error:
+        tasks = 0
+    if job["max_processes"] and tasks >= job["max_processes"]:
+        return ErrorCode.PROCESS_LIMIT_EXCEEDED, (
+            f"the job reached {tasks} processes and threads, at its limit of {job['max_processes']}: {exc}"
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft != resource.RLIM_INFINITY and read_proc_status().vm_data + _THREAD_STACK >= soft:
+        return ErrorCode.MEMORY_EXCEEDED, (
+            f"the job ran out of memory (limit {job['memory_mb']} MB): a new thread's stack did not fit: {exc}"
+        )
+    return ErrorCode.PROCESS_LIMIT_EXCEEDED, (
+        f"the job could not create another process or thread (limit {job['max_processes']} tasks): {exc}"
+    )
 
 
 def _send_error(fd: int, code: ErrorCode, message: str, exc: BaseException) -> None:

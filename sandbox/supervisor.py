@@ -300,6 +300,7 @@ class _Job:
                 for kind, body in self.reader.frames():
                     self._on_frame(kind, body)
                 if self.report is not None and (self.result is not None or not self.report["has_result"]):
+                    self._await_runner_exit(sock)
                     return
             now = time.monotonic()
             if self.runner_pid is None:
@@ -314,6 +315,14 @@ class _Job:
                 self.killed = True
             elif now - self.stop_at > self.sb.guards.kill_grace_seconds + _RUNNER_REPORT_SECONDS:
                 log.error("runner of job %s did not report after the kill", self.job_id)
+                return
+
+    def _await_runner_exit(self, sock: socket.socket) -> None:
+        """The runner closes its socket as it exits: wait for that, so no process of the job is left."""
+        deadline = time.monotonic() + _RUNNER_REPORT_SECONDS
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+            if ready and not sock.recv(1 << 16):
                 return
 
     def _on_frame(self, kind: bytes, body: bytes) -> None:

@@ -1,0 +1,51 @@
+"""Targets the sandbox tests run in children (importable as tests.sandbox.targets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox import JobContext
+
+
+def echo(payload: Any, ctx: JobContext) -> Any:
+    return {"payload": payload, "threads": ctx.threads, "cwd_is_tmpdir": str(ctx.tmpdir)}
+
+
+def emit_events(payload: int, ctx: JobContext) -> int:
+    for i in range(payload):
+        ctx.emit({"type": "progress", "index": i})
+    return payload
+
+
+def unserialisable(payload: Any, ctx: JobContext) -> Any:
+    return {1, 2, 3}
+
+
+def thread_pools(payload: Any, ctx: JobContext) -> Any:
+    from threadpoolctl import threadpool_info
+
+    return {"pools": [(i["internal_api"], i["num_threads"]) for i in threadpool_info()], "threads": ctx.threads}
+
+
+def forest(payload: dict[str, int], ctx: JobContext) -> dict[str, Any]:
+    """An sklearn fit whose memory grows with the payload's sizes."""
+    import numpy as np
+    from sklearn.ensemble import RandomForestRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((payload["rows"], payload["cols"]))
+    y = rng.random(payload["rows"])
+    model = RandomForestRegressor(n_estimators=payload["trees"], n_jobs=ctx.threads, random_state=0).fit(X, y)
+    return {"nodes": int(sum(t.tree_.node_count for t in model.estimators_))}
+
+
+def xgb_fit(payload: Any, ctx: JobContext) -> dict[str, Any]:
+    """An XGBoost fit after fork: it must not hang on an inherited OpenMP pool."""
+    import numpy as np
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    X = rng.random((2000, 10))
+    y = (X[:, 0] > 0.5).astype(int)
+    model = xgb.XGBClassifier(n_estimators=20, nthread=ctx.threads, tree_method="hist").fit(X, y)
+    return {"accuracy": float((model.predict(X) == y).mean())}

@@ -1,0 +1,114 @@
+"""The template, the child's environment, events, cancellation and real libraries after fork."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from sandbox import Sandbox
+
+from .conftest import assert_cleaned_up, make_sandbox
+
+
+def test_template_stays_single_threaded(sandbox: Sandbox) -> None:
+    assert sandbox.status()["template"]["threads"] == 1
+
+
+def test_job_runs_in_its_private_tmpdir(sandbox: Sandbox) -> None:
+    outcome = sandbox.run("tests.sandbox.targets:echo", {"x": 1})
+    assert outcome.ok
+    assert outcome.value["payload"] == {"x": 1}
+    assert "job-" + outcome.job_id in outcome.value["cwd_is_tmpdir"]
+    assert_cleaned_up(sandbox, outcome)
+
+
+def test_events_reach_the_caller(sandbox: Sandbox) -> None:
+    events: list[dict] = []
+    outcome = sandbox.run("tests.sandbox.targets:emit_events", 5, on_event=events.append)
+    assert outcome.ok and outcome.value == 5
+    assert [e["index"] for e in events] == list(range(5))
+
+
+def test_secrets_of_the_parent_do_not_reach_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_value")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "also-secret")
+    with make_sandbox() as sb:
+        outcome = sb.run("sandbox.faults:target", {"kind": "report_env"})
+    assert outcome.ok
+    keys = set(outcome.value["env_keys"])
+    assert "HF_TOKEN" not in keys and "AWS_SECRET_ACCESS_KEY" not in keys
+    assert {"TMPDIR", "OMP_NUM_THREADS", "SANDBOX_JOB_ID"} <= keys
+
+
+def test_cancel_stops_the_job(sandbox: Sandbox) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 30}, cancel=cancel)
+    assert outcome.code == "cancelled"
+    assert_cleaned_up(sandbox, outcome)
+
+
+def test_caller_budget_shortens_the_wall_clock(sandbox: Sandbox) -> None:
+    outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 30}, wall_clock_seconds=0.5)
+    assert outcome.code == "timeout"
+    assert outcome.details["limit"]["value"] == 0.5
+
+
+def test_no_budget_left_is_a_timeout_without_a_child(sandbox: Sandbox) -> None:
+    outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0}, wall_clock_seconds=0)
+    assert outcome.code == "timeout"
+    assert outcome.pids == ()
+
+
+def test_dead_template_is_restarted_and_the_request_answered() -> None:
+    with make_sandbox() as sb:
+        old = sb._template.pid
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        time.sleep(0.1)
+        outcome = sb.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0})
+        assert outcome.ok, outcome.to_dict()
+        assert sb._template.pid != old
+        assert sb.status()["template"]["restarts"] == 1
+
+
+def test_unknown_target_is_an_execution_error(sandbox: Sandbox) -> None:
+    outcome = sandbox.run("no_such_module_xyz:run", None)
+    assert outcome.code == "execution_error"
+    assert "no_such_module_xyz" in outcome.message
+
+
+def test_sklearn_fit_under_a_too_small_memory_limit() -> None:
+    with Sandbox(
+        make_sandbox().job.model_copy(update={"memory_mb": 120, "wall_clock_seconds": 30, "cpu_seconds": 30}),
+        make_sandbox().guards,
+        preload=["numpy", "sklearn.ensemble"],
+    ) as sb:
+        small = sb.run("tests.sandbox.targets:forest", {"rows": 500, "cols": 5, "trees": 5})
+        big = sb.run("tests.sandbox.targets:forest", {"rows": 200_000, "cols": 40, "trees": 50})
+    assert small.ok, small.to_dict()
+    assert big.code == "memory_exceeded", big.to_dict()
+
+
+def test_xgboost_fit_after_fork_does_not_hang(sandbox: Sandbox) -> None:
+    for _ in range(2):  # twice: a pool left by the first job must not poison the template
+        outcome = sandbox.run("tests.sandbox.targets:xgb_fit", None, wall_clock_seconds=20)
+        assert outcome.ok, outcome.to_dict()
+        assert outcome.value["accuracy"] > 0.9
+    assert sandbox.status()["template"]["threads"] == 1
+
+
+def test_parent_fds_and_children_stay_flat(sandbox: Sandbox) -> None:
+    me = psutil.Process()
+    sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0})
+    before = me.num_fds()
+    for kind in ("sleep", "segfault", "raise", "exit"):
+        for _ in range(5):
+            sandbox.run("sandbox.faults:target", {"kind": kind, "seconds": 0})
+    assert me.num_fds() == before
+    assert [c for c in me.children() if c.pid != sandbox._template.pid] == []
