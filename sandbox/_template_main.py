@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from .rlimits import read_proc_status
-from .runner import _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG, prctl, run_runner
+from .runner import _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG, prctl, run_spare, scan_thread_pools
 
 _MAX_CONTROL = 1 << 16
 
@@ -50,6 +50,7 @@ def main(fd: int, preload: list[str]) -> None:
             importlib.import_module(name)
         except BaseException as exc:  # report every failure: a silent preload error costs every job
             failed[name] = f"{type(exc).__name__}: {exc}"
+    scan_thread_pools()
     gc.collect()
     gc.freeze()  # keep imported objects out of the collector so forks share their pages
     ready = {
@@ -63,7 +64,10 @@ def main(fd: int, preload: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     control.send(orjson.dumps(ready))
+    spare: tuple[int, socket.socket] | None = None
     while True:
+        if spare is None:
+            spare = _make_spare(control)
         readable, _, _ = select.select([control], [], [], 1.0)
         _reap()
         if not readable:
@@ -82,14 +86,30 @@ def main(fd: int, preload: list[str]) -> None:
             for extra in fds:
                 os.close(extra)
             continue
-        job_fd = fds[0]
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            run_runner(message["spec"], job_fd)  # never returns
-        os.close(job_fd)
+        spec_bytes = orjson.dumps(message["spec"])
+        try:
+            socket.send_fds(spare[1], [spec_bytes], [fds[0]])
+        except OSError:  # the spare died: start a fresh one and hand it the job
+            spare[1].close()
+            spare = _make_spare(control)
+            socket.send_fds(spare[1], [spec_bytes], [fds[0]])
+        spare[1].close()
+        os.close(fds[0])
+        spare = None
+
+
+def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
+    """Fork the next runner ahead of its job (it forks its job child right away too)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        ours.close()
+        run_spare(theirs.detach())  # never returns
+    theirs.close()
+    return pid, ours
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import importlib
 import os
 import selectors
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -31,10 +32,10 @@ import psutil
 from .context import JobContext
 from .errors import ErrorCode, ProcessLimitExceeded
 from .limits import GuardLimits, JobLimits
-from .protocol import KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
+from .protocol import KIND_JSON, KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
 from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, lift_data_limit, read_proc_status
 
-__all__ = ["run_runner"]
+__all__ = ["run_spare", "scan_thread_pools"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -54,16 +55,55 @@ def prctl(option: int, value: int) -> bool:
 # --------------------------------------------------------------------------- runner (R)
 
 
-def run_runner(spec: dict[str, Any], job_fd: int) -> None:
-    """Body of the runner process. Never returns."""
+def run_spare(ctl_fd: int) -> None:
+    """Body of a pre-forked spare runner. Never returns.
+
+    The spare forks its job child at once (the child waits for its spec on a pipe), then waits for
+    the template to hand it a job, so a request pays for neither fork.
+    """
     code = 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template's reaping handler would steal our wait4
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # while idle, die with the template
+    prctl(_PR_SET_CHILD_SUBREAPER, 1)
     try:
-        _Runner(spec, job_fd).run()
+        res_r, res_w = os.pipe()
+        log_r, log_w = os.pipe()
+        go_r, go_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            for fd in (res_r, log_r, go_w, ctl_fd):
+                os.close(fd)
+            _await_spec(go_r, res_w, log_w)  # never returns
+        for fd in (res_w, log_w, go_r):
+            os.close(fd)
+        ctl = socket.socket(fileno=ctl_fd)
+        data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 1)
+        if not data or not fds:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os._exit(0)
+        prctl(_PR_SET_PDEATHSIG, 0)  # a running job outlives a template restart
+        spec = orjson.loads(data)
+        write_frame(go_w, KIND_JSON, data)
+        os.close(go_w)
+        _Runner(spec, fds[0]).run(pid, res_r, log_r)
     except BaseException:  # the runner must always exit, never fall back into the template loop
         traceback.print_exc()
         code = 70
     os._exit(code)
+
+
+def _await_spec(go_r: int, res_w: int, log_w: int) -> None:
+    """Job child, before its job: block until the runner sends the spec, then run it."""
+    reader = FrameReader()
+    while True:
+        chunk = os.read(go_r, 1 << 16)
+        if not chunk:
+            os._exit(0)  # the spare was discarded
+        reader.feed(chunk)
+        for _, body in reader.frames():
+            os.close(go_r)
+            _run_child(orjson.loads(body), res_w, log_w)  # never returns
 
 
 class _Runner:
@@ -75,22 +115,10 @@ class _Runner:
         self.reader = FrameReader(max_body=int(spec["max_result_bytes"]))
         self.result: bytes | None = None
         self.child_error: dict[str, Any] | None = None
-        self.meta: dict[str, Any] = {}
         self.result_too_large: dict[str, int] | None = None
         self.invalid_frames: str | None = None
 
-    def run(self) -> None:
-        prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        res_r, res_w = os.pipe()
-        log_r, log_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(res_r)
-            os.close(log_r)
-            os.close(self.job_fd)
-            _run_child(self.spec, res_w, log_w)  # never returns
-        os.close(res_w)
-        os.close(log_w)
+    def run(self, pid: int, res_r: int, log_r: int) -> None:
         started = time.monotonic()
         write_json(self.job_fd, {"type": "started", "pid": pid, "runner_pid": os.getpid()})
         status, rusage, parent_gone = self._supervise(pid, res_r, log_r)
@@ -111,7 +139,6 @@ class _Runner:
             "has_result": self.result is not None,
             "result_too_large": self.result_too_large,
             "invalid_frames": self.invalid_frames,
-            "meta": self.meta,
             "processes_killed": killed,
             "log_tail": bytes(self.tail).decode("utf-8", "replace"),
         }
@@ -184,8 +211,6 @@ class _Runner:
             write_json(self.job_fd, message)
         elif kind_name == "error":
             self.child_error = message
-        elif kind_name == "meta":
-            self.meta.update(message.get("meta", {}))
         else:
             self.invalid_frames = f"an unknown frame {kind_name!r}"
 
@@ -263,7 +288,6 @@ def _run_child(spec: dict[str, Any], res_w: int, log_w: int) -> None:
         _send_error(res_w, ErrorCode.INVALID_RESULT, f"the job's result cannot be serialised: {exc}", exc)
         _exit_child(1)
     try:
-        write_json(res_w, {"type": "meta", "meta": {"uss_end_mb": _own_uss_mb()}})
         write_frame(res_w, KIND_RESULT, body)
     except OSError as exc:
         print(f"sandbox: the result channel is closed ({exc}); no result sent", file=sys.stderr)
@@ -321,24 +345,28 @@ def _emit(fd: int, event: dict[str, Any]) -> None:
         pass
 
 
+_controller: Any = None
+"""threadpoolctl's view of the loaded BLAS/OpenMP libraries, scanned once in the template."""
 _thread_limiter: Any = None
+
+
+def scan_thread_pools() -> None:
+    """In the template, after preloading: find the thread-pool libraries once (a ~15 ms scan)."""
+    global _controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return
+    _controller = ThreadpoolController()
 
 
 def _cap_thread_pools(threads: int) -> None:
     """Cap BLAS/OpenMP pools already loaded by the template (env vars cover later loads)."""
     global _thread_limiter
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    _thread_limiter = threadpool_limits(limits=threads)
-
-
-def _own_uss_mb() -> float:
-    try:
-        return psutil.Process().memory_full_info().uss / (1 << 20)
-    except psutil.Error:
-        return 0.0
+    if _controller is None:
+        scan_thread_pools()
+    if _controller is not None:
+        _thread_limiter = _controller.limit(limits=threads)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

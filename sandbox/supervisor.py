@@ -386,8 +386,11 @@ class _Job:
     def _outcome(self) -> Outcome:
         report = self.report or {}
         job = self.sb.job
-        meta = report.get("meta") or {}
-        peak_mb = max(self.peak_uss / _MB, float(meta.get("uss_end_mb", 0.0)))
+        # Jobs shorter than one watchdog poll have no USS sample: estimate their private memory
+        # as peak RSS minus the template's RSS at fork (shared pages count in both).
+        template_rss = self.sb._template.info.get("status", {}).get("vm_rss", 0) / _MB
+        rss_growth = max(0.0, float(report.get("max_rss_kb", 0)) / 1024 - template_rss)
+        peak_mb = max(self.peak_uss / _MB, rss_growth)
         signum = report.get("signal")
         log_tail = report.get("log_tail", "")
         too_large = report.get("result_too_large")
