@@ -35,8 +35,8 @@ FAULT_PARAMS: dict[str, dict[str, type]] = {
     "abort": {},
     "exit": {"code": int},
     "raise": {"message": str},
-    "fork_bomb": {"count": int},
-    "thread_bomb": {"count": int},
+    "fork_bomb": {"count": int, "seconds": float},
+    "thread_bomb": {"count": int, "seconds": float},
     "orphan": {"seconds": float},
     "write_file": {"mb": float},
     "huge_result": {"mb": float},
@@ -144,6 +144,7 @@ def _fork_bomb(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
         if pid == 0:
             time.sleep(60)
             os._exit(0)
+    time.sleep(float(params.get("seconds", 0)))  # hold the processes so a poller sees them
 
 
 def _thread_bomb(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
@@ -153,6 +154,7 @@ def _thread_bomb(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> None:
             threading.Thread(target=stop.wait, daemon=True).start()
     except RuntimeError as exc:
         raise ProcessLimitExceeded(f"thread creation failed: {exc}") from exc
+    time.sleep(float(params.get("seconds", 0)))
 
 
 def _orphan(ctx: JobContext, *, seconds: float, **_: Any) -> dict[str, Any]:

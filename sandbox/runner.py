@@ -145,16 +145,24 @@ class _Runner:
         write_json(self.job_fd, report)
         if self.result is not None:
             write_frame(self.job_fd, KIND_RESULT, self.result)
+        os.close(self.job_fd)  # the parent's answer need not wait for this process's teardown
 
     def _supervise(self, pid: int, res_r: int, log_r: int) -> tuple[int, Any, bool]:
         sel = selectors.DefaultSelector()
         sel.register(res_r, selectors.EVENT_READ, "result")
         sel.register(log_r, selectors.EVENT_READ, "log")
         sel.register(self.job_fd, selectors.EVENT_READ, "parent")
+        try:  # a pidfd wakes us the moment the child exits, instead of at the next poll
+            sel.register(os.pidfd_open(pid), selectors.EVENT_READ, "exit")
+        except (AttributeError, OSError):
+            pass
         try:
             while True:
                 for key, _ in sel.select(_POLL_SECONDS):
-                    if key.data == "parent":
+                    if key.data == "exit":
+                        sel.unregister(key.fd)
+                        os.close(key.fd)
+                    elif key.data == "parent":
                         if not os.read(self.job_fd, 4096):  # the parent went away: end the job
                             _kill_group(pid)
                             _kill_descendants()
@@ -240,6 +248,10 @@ def _kill_descendants() -> int:
     """SIGKILL every descendant (orphans are ours as subreaper) and reap them; return how many."""
     killed: set[int] = set()
     deadline = time.monotonic() + _REAP_SECONDS
+    try:  # as subreaper, no child of ours means no descendant left at all
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return 0
     while True:
         try:
             children = psutil.Process().children(recursive=True)

@@ -94,7 +94,7 @@ class Sandbox:
         base_env.update(extra_env or {})
         self._job_env = base_env
         self._template = Template(
-            preload=["threadpoolctl", *preload], env={**base_env, **_TEMPLATE_ENV}, start_seconds=guards.template_start_seconds
+            preload=["threadpoolctl", "sandbox.faults", *preload], env={**base_env, **_TEMPLATE_ENV}, start_seconds=guards.template_start_seconds
         )
         self._tmp_root: Path | None = None
         self._lock = threading.Lock()

@@ -11,7 +11,7 @@ LIMITS = [
     ("wall_clock_seconds", 1, 4, {"kind": "sleep", "seconds": 2}, "timeout"),
     ("cpu_seconds", 1, 5, {"kind": "busy_loop", "seconds": 2}, "cpu_time_exceeded"),
     ("memory_mb", 150, 600, {"kind": "allocate", "mb": 300}, "memory_exceeded"),
-    ("max_processes", 16, 200, {"kind": "fork_bomb", "count": 40}, "process_limit_exceeded"),
+    ("max_processes", 16, 200, {"kind": "fork_bomb", "count": 40, "seconds": 1}, "process_limit_exceeded"),
     ("max_file_size_mb", 4, 32, {"kind": "write_file", "mb": 10}, "file_size_exceeded"),
     ("max_result_mb", 4, 32, {"kind": "huge_result", "mb": 10}, "result_too_large"),
 ]
