@@ -121,6 +121,10 @@ class Sandbox:
 
     # -- introspection ------------------------------------------------------------------------
 
+    def allowed_env_keys(self) -> set[str]:
+        """Every variable a job may see (the allow-list, thread caps, extra_env, per-job paths)."""
+        return set(self._job_env) | {"TMPDIR", "TMP", "TEMP", "HOME", JOB_MARKER}
+
     def layers(self) -> list[dict[str, Any]]:
         return guard_layers(self.job, self.guards, self.container, threads=self.threads)
 
@@ -166,20 +170,26 @@ class Sandbox:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         cancel: threading.Event | None = None,
         job_id: str | None = None,
+        limits: JobLimits | None = None,
     ) -> Outcome:
-        """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe."""
+        """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe.
+
+        ``limits`` replaces the sandbox's job limits for this run only (the start-up self-check
+        uses it to probe each guard cheaply); ``wall_clock_seconds`` can only shorten the limit.
+        """
         job_id = job_id or uuid.uuid4().hex[:12]
         started = time.monotonic()
         tmpdir: Path | None = None
+        job = limits or self.job
         try:
-            budget = self._budget(wall_clock_seconds)
+            budget = self._budget(job, wall_clock_seconds)
             if budget is not None and budget <= 0:
                 return _failure(job_id, ErrorCode.TIMEOUT, "no wall-clock time was left for the job", started)
             tmpdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=self._tmp_root))
             (tmpdir / "payload.json").write_bytes(dumps(payload))
             with self._lock:
                 self.jobs_started += 1
-            return _Job(self, job_id, target, tmpdir, budget, on_event, cancel, started).run()
+            return _Job(self, job, job_id, target, tmpdir, budget, on_event, cancel, started).run()
         except Exception as exc:  # the contract: an Outcome, whatever happened
             log.exception("sandbox internal error in job %s", job_id)
             return _failure(job_id, ErrorCode.INTERNAL_ERROR, f"the sandbox failed: {exc!r}", started)
@@ -187,13 +197,14 @@ class Sandbox:
             if tmpdir is not None:
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
-    def _budget(self, requested: float | None) -> float | None:
-        limit = self.job.wall_clock_seconds or None
+    @staticmethod
+    def _budget(job: JobLimits, requested: float | None) -> float | None:
+        limit = job.wall_clock_seconds or None
         if requested is None:
             return limit
         return requested if limit is None else min(limit, requested)
 
-    def _spec(self, job_id: str, target: str, tmpdir: Path, budget: float | None) -> dict[str, Any]:
+    def _spec(self, job: JobLimits, job_id: str, target: str, tmpdir: Path, budget: float | None) -> dict[str, Any]:
         env = {
             **self._job_env,
             "TMPDIR": str(tmpdir),
@@ -209,12 +220,12 @@ class Sandbox:
             "payload_file": "payload.json",
             "env": env,
             "threads": self.threads,
-            "job": self.job.model_dump(),
+            "job": job.model_dump(),
             "guards": self.guards.model_dump(),
             "fault_injection": self.fault_injection,
             "wall_seconds": budget,
             "log_tail_bytes": self.guards.log_tail_kb * 1024,
-            "max_result_bytes": self.job.max_result_mb * _MB,
+            "max_result_bytes": job.max_result_mb * _MB,
         }
 
 
@@ -229,6 +240,7 @@ class _Job:
     def __init__(
         self,
         sandbox: Sandbox,
+        job: JobLimits,
         job_id: str,
         target: str,
         tmpdir: Path,
@@ -238,6 +250,7 @@ class _Job:
         started: float,
     ) -> None:
         self.sb = sandbox
+        self.job = job
         self.job_id = job_id
         self.target = target
         self.tmpdir = tmpdir
@@ -260,11 +273,11 @@ class _Job:
         self.cgroup: JobCgroup | None = None
 
     def run(self) -> Outcome:
-        spec = self.sb._spec(self.job_id, self.target, self.tmpdir, self.budget)
-        if self.sb.container.cgroup_v2_memory_writable and self.sb.job.memory_mb:
+        spec = self.sb._spec(self.job, self.job_id, self.target, self.tmpdir, self.budget)
+        if self.sb.container.cgroup_v2_memory_writable and self.job.memory_mb:
             try:
                 assert self.sb.container.cgroup_v2_dir is not None
-                self.cgroup = JobCgroup(self.sb.container.cgroup_v2_dir, self.job_id, self.sb.job.memory_mb)
+                self.cgroup = JobCgroup(self.sb.container.cgroup_v2_dir, self.job_id, self.job.memory_mb)
                 spec["cgroup_procs"] = self.cgroup.procs_file
             except OSError as exc:
                 log.warning("cgroup layer unavailable for job %s: %s", self.job_id, exc)
@@ -342,7 +355,7 @@ class _Job:
             self.report = message
 
     def _check(self, now: float) -> None:
-        job = self.sb.job
+        job = self.job
         if self.cancel is not None and self.cancel.is_set():
             self._stop(ErrorCode.CANCELLED, "the request was cancelled and its job stopped", now)
             return
@@ -385,7 +398,7 @@ class _Job:
 
     def _outcome(self) -> Outcome:
         report = self.report or {}
-        job = self.sb.job
+        job = self.job
         # Jobs shorter than one watchdog poll have no USS sample: estimate their private memory
         # as peak RSS minus the template's RSS at fork (shared pages count in both).
         template_rss = self.sb._template.info.get("status", {}).get("vm_rss", 0) / _MB

@@ -112,3 +112,18 @@ def test_parent_fds_and_children_stay_flat(sandbox: Sandbox) -> None:
             sandbox.run("sandbox.faults:target", {"kind": kind, "seconds": 0})
     assert me.num_fds() == before
     assert [c for c in me.children() if c.pid != sandbox._template.pid] == []
+
+
+def test_self_check_passes_every_probe(sandbox: Sandbox) -> None:
+    from sandbox.selfcheck import PROBES, run_self_check
+
+    results = run_self_check(sandbox)
+    assert [r.name for r in results] == [p.name for p in PROBES]
+    assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok]
+
+
+def test_per_run_limits_replace_the_sandbox_limits(sandbox: Sandbox) -> None:
+    tight = sandbox.job.model_copy(update={"max_file_size_mb": 1})
+    outcome = sandbox.run("sandbox.faults:target", {"kind": "write_file", "mb": 2}, limits=tight)
+    assert outcome.code == "file_size_exceeded"
+    assert sandbox.run("sandbox.faults:target", {"kind": "write_file", "mb": 2}).ok

@@ -1,0 +1,88 @@
+"""Start-up self-check: prove each guard answers with the right code before serving.
+
+Each probe runs a fault through the real sandbox under small per-probe limits (cheap: well under
+two seconds in all) and compares the code it gets with the code it should get. A guard that does
+not answer correctly is reported loudly (``ok: false``) so the operator sees it on /health.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .supervisor import Sandbox
+
+__all__ = ["Probe", "PROBES", "run_self_check"]
+
+_SECRET_PROBE = "SANDBOX_SELF_CHECK_SECRET"
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    """The guard this probe proves."""
+    fault: dict[str, Any]
+    limits: dict[str, Any]
+    """Per-probe overrides of the [job] limits (small, so the probe is quick and harmless)."""
+    expected: str | None
+    """The code the guard must answer with (None = the job must complete)."""
+
+
+PROBES = [
+    Probe("memory", {"kind": "allocate", "mb": 256}, {"memory_mb": 64}, "memory_exceeded"),
+    Probe("wall_clock", {"kind": "ignore_sigterm", "seconds": 10}, {"wall_clock_seconds": 0.3}, "timeout"),
+    Probe("cpu_time", {"kind": "busy_loop", "seconds": 10}, {"cpu_seconds": 1}, "cpu_time_exceeded"),
+    Probe("file_size", {"kind": "write_file", "mb": 4}, {"max_file_size_mb": 1}, "file_size_exceeded"),
+    Probe("processes", {"kind": "fork_bomb", "count": 64, "seconds": 1}, {"max_processes": 8}, "process_limit_exceeded"),
+    Probe("result_size", {"kind": "huge_result", "mb": 3}, {"max_result_mb": 1}, "result_too_large"),
+    Probe("crash", {"kind": "segfault"}, {}, "crashed"),
+    Probe("orphan_cleanup", {"kind": "orphan", "seconds": 30}, {}, None),
+    Probe("env_scrubbed", {"kind": "report_env"}, {}, None),
+]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    expected: str | None
+    got: str | None
+    ok: bool
+    seconds: float
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _env_detail(sb: Sandbox, value: Any) -> tuple[bool, str]:
+    keys = set(value.get("env_keys", [])) if isinstance(value, dict) else set()
+    leaked = sorted(keys - sb.allowed_env_keys())
+    if leaked:
+        return False, f"variables outside the allow-list reached the job: {leaked}"
+    return True, f"the job saw only its {len(keys)} allow-listed variables"
+
+
+def run_self_check(sb: Sandbox) -> list[ProbeResult]:
+    """Run every probe; never raises."""
+    results = []
+    os.environ[_SECRET_PROBE] = "must-not-reach-jobs"
+    try:
+        for probe in PROBES:
+            limits = sb.job.model_copy(update={"wall_clock_seconds": 10.0, "cpu_seconds": 10, **probe.limits})
+            started = time.monotonic()
+            outcome = sb.run("sandbox.faults:target", probe.fault, limits=limits)
+            ok = outcome.code == probe.expected
+            detail = outcome.message
+            if ok and probe.name == "env_scrubbed":
+                ok, detail = _env_detail(sb, outcome.value)
+            if ok and probe.name == "orphan_cleanup":
+                ok = outcome.usage.processes_killed >= 1
+                detail = f"{outcome.usage.processes_killed} leftover process(es) killed"
+            results.append(
+                ProbeResult(probe.name, probe.expected, outcome.code, ok, round(time.monotonic() - started, 3), detail)
+            )
+    finally:
+        os.environ.pop(_SECRET_PROBE, None)
+    return results
