@@ -59,7 +59,7 @@ def _build_linear_regression(p: dict[str, Any], ctx: BuildContext) -> Any:
     if kind == "none":
         for key in ("alpha", "l1_ratio", "max_iter", "random_state"):
             del p[key]
-        return LinearRegression(fit_intercept=p["fit_intercept"])
+        return LinearRegression(fit_intercept=p["fit_intercept"], n_jobs=ctx.threads)
     if kind != "elasticnet":
         del p["l1_ratio"]
     if kind == "ridge":
