@@ -9,7 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from executor.evaluation import Evaluation
-from executor.plots import _clustering, _model, _supervised
+from executor.plots import _clustering, _explain, _model, _supervised
 from executor.plots._figure import PlotContext, PlotUnavailable, to_data_url
 
 __all__ = ["ALIASES", "PLOTS", "canonical_plot", "plot_names", "render_plots"]
@@ -35,6 +35,11 @@ PLOTS: dict[str, dict[str, tuple[str, PlotFn]]] = {
     "class_distribution": {_C: ("Class Distribution", _supervised.class_distribution)},
     "residual_distribution": {_R: ("Residual Distribution", _supervised.residual_distribution)},
     "silhouette_plot": {_K: ("Silhouette Plot", _clustering.silhouette)},
+    "shap_summary": {_C: ("SHAP Summary", _explain.shap_summary), _R: ("SHAP Summary", _explain.shap_summary)},
+    "shap_waterfall": {_C: ("SHAP Waterfall", _explain.shap_waterfall), _R: ("SHAP Waterfall", _explain.shap_waterfall)},
+    "partial_dependence": {_C: ("Partial Dependence", _explain.partial_dependence),
+                           _R: ("Partial Dependence", _explain.partial_dependence)},
+    "probability_calibration": {_C: ("Probability Calibration", _explain.calibration)},
 }
 """Canonical plot key → problem type → (FE display name, renderer)."""
 
@@ -44,19 +49,17 @@ ALIASES: dict[str, str] = {
     "cluster_scatter": "confusion_matrix",
     "elbow_plot": "learning_curve",
     "pr_curve": "precision_recall_curve",
+    "calibration_curve": "probability_calibration",
+    "shap": "shap_summary",
+    "pdp": "partial_dependence",
 }
 """Original-worker and backend spellings of the same plots."""
 
 _CLUSTERING_ALIASES = {"roc_curve": "silhouette_plot"}
 """The FE's K-Means definitions name ``roc_curve`` "Silhouette Plot"."""
 
-PLANNED: dict[str, str] = {
-    "shap_summary": "SHAP Summary",
-    "shap_waterfall": "SHAP Waterfall",
-    "partial_dependence": "Partial Dependence",
-    "probability_calibration": "Probability Calibration",
-}
-"""FE plot keys that are accepted but not drawn yet (each skipped with a warning)."""
+PLANNED: dict[str, str] = {}
+"""FE plot keys accepted but not drawn yet (each skipped with a warning); none left."""
 
 
 def plot_names() -> list[str]:

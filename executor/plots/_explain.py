@@ -1,0 +1,171 @@
+"""Explanation plots: SHAP summary and waterfall (XGBoost contributions, exact linear SHAP), partial dependence, calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+from joblib import parallel_config
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.inspection import PartialDependenceDisplay
+
+from executor.algorithms import inner_estimator
+from executor.evaluation import Evaluation
+from executor.plots._figure import (
+    PlotContext,
+    PlotUnavailable,
+    class_labels,
+    dense,
+    n_classes,
+    new_figure,
+    sample_rows,
+    take,
+)
+
+__all__ = ["calibration", "partial_dependence", "shap_summary", "shap_waterfall", "shap_values"]
+
+TOP_FEATURES = 12
+"""Features shown in SHAP and partial-dependence plots (readability)."""
+PDP_FEATURES = 4
+PDP_GRID = 20
+"""Grid points per partial-dependence curve: its cost is rows × this many predictions per feature."""
+CALIBRATION_BINS = 10
+_LEGEND_UP_TO = 10
+
+
+def shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], str]:
+    """(contributions (n, f), base values (n,), feature values (n, f), names, scale) on ≤ max_rows test rows.
+
+    XGBoost: its own TreeSHAP (``pred_contribs``). Linear models: exact SHAP under feature
+    independence, ``coef · (x − mean of training rows)``. Multiclass: the contributions toward
+    each row's predicted class.
+    """
+    est = inner_estimator(ev.estimator)
+    rows = sample_rows(len(ev.X_test), ctx.max_rows, ctx.seed)
+    X = ev.transform(take(ev.X_test, rows))
+    values = dense(X)
+    names = list(ev.feature_names) if len(ev.feature_names) == values.shape[1] else [f"x{i}" for i in range(values.shape[1])]
+    predicted = np.asarray(ev.y_pred)[rows].astype(int) if ev.problem_type == "classification" else None
+    if hasattr(est, "get_booster"):
+        import xgboost
+
+        booster = est.get_booster()
+        matrix = xgboost.DMatrix(values, feature_names=booster.feature_names)
+        contribs = np.asarray(booster.predict(matrix, pred_contribs=True, validate_features=False))
+        if contribs.ndim == 3:  # multiclass: (n, classes, features + 1)
+            contribs = contribs[np.arange(len(rows)), predicted]
+        scale = "margin (log-odds)" if ev.problem_type == "classification" else "prediction"
+        return contribs[:, :-1], contribs[:, -1], values, names, scale
+    coef = getattr(est, "coef_", None) if ev.problem_type != "clustering" else None
+    if coef is None or ev.algorithm not in ("logistic_regression", "linear_regression", "svm"):
+        raise PlotUnavailable(f"SHAP values are computed for XGBoost and linear models; {ev.algorithm_name} is neither")
+    coef = np.atleast_2d(dense(coef))
+    intercept = np.atleast_1d(np.asarray(getattr(est, "intercept_", 0.0), dtype=float))
+    mean = dense(ev.transform(take(ev.X_train, sample_rows(len(ev.X_train), ctx.max_rows, ctx.seed)))).mean(axis=0)
+    if coef.shape[0] > 1 and predicted is not None and coef.shape[0] == n_classes(ev):
+        weights = coef[predicted]
+        base = intercept[predicted] + weights @ mean
+    else:
+        weights = np.broadcast_to(coef[0], values.shape)
+        base = np.full(len(rows), float(intercept[0] + coef[0] @ mean))
+    scale = "decision function (log-odds)" if ev.problem_type == "classification" else "prediction"
+    return weights * (values - mean), base, values, names, scale
+
+
+def shap_summary(ev: Evaluation, ctx: PlotContext) -> Figure:
+    contribs, _, values, names, scale = shap_values(ev, ctx)
+    order = np.argsort(np.abs(contribs).mean(axis=0))[::-1][:TOP_FEATURES][::-1]
+    fig = new_figure((6.4, max(3.5, 0.35 * len(order) + 1.5)))
+    ax = fig.add_subplot()
+    rng = np.random.default_rng(ctx.seed)
+    for pos, j in enumerate(order):
+        col = values[:, j]
+        span = np.ptp(col)
+        colour = (col - col.min()) / span if span > 0 else np.full_like(col, 0.5)
+        points = ax.scatter(contribs[:, j], pos + rng.uniform(-0.3, 0.3, len(col)), c=colour, cmap="coolwarm",
+                            s=8, alpha=0.7, vmin=0, vmax=1)
+    ax.set_yticks(np.arange(len(order)), [names[j] for j in order])
+    ax.axvline(0, color="grey", linewidth=1)
+    ax.set_xlabel(f"SHAP value (impact on the {scale})")
+    fig.colorbar(points, ax=ax, label="feature value (low → high)", ticks=[])
+    ax.set_title(f"SHAP Summary · {ev.algorithm_name} ({len(values)} rows)")
+    return fig
+
+
+def shap_waterfall(ev: Evaluation, ctx: PlotContext) -> Figure:
+    contribs, base, _, names, scale = shap_values(ev, ctx)
+    row, start = contribs[0], float(base[0])
+    order = list(np.argsort(np.abs(row))[::-1])
+    shown, rest = order[: TOP_FEATURES - 1], order[TOP_FEATURES - 1:]
+    labels = [names[j] for j in shown] + ([f"{len(rest)} other features"] if rest else [])
+    deltas = [float(row[j]) for j in shown] + ([float(row[rest].sum())] if rest else [])
+    fig = new_figure((6.4, max(3.5, 0.35 * len(labels) + 1.5)))
+    ax = fig.add_subplot()
+    level = start
+    # Bottom-up from the base value, the largest contribution on top.
+    for pos, delta in enumerate(deltas[::-1]):
+        left = level if delta >= 0 else level + delta
+        ax.barh(pos, abs(delta), left=left, color="tab:red" if delta >= 0 else "tab:blue")
+        level += delta
+    ax.set_yticks(np.arange(len(labels)), labels[::-1])
+    ax.axvline(start, color="grey", linestyle="--", linewidth=1, label=f"base value {start:.3g}")
+    ax.axvline(start + sum(deltas), color="black", linewidth=1, label=f"this row {start + sum(deltas):.3g}")
+    ax.set_xlabel(f"{scale}")
+    ax.legend(loc="best", fontsize="small")
+    ax.set_title(f"SHAP Waterfall · {ev.algorithm_name} (first test row)")
+    return fig
+
+
+def partial_dependence(ev: Evaluation, ctx: PlotContext) -> Figure:
+    if ev.problem_type == "clustering":
+        raise PlotUnavailable("partial dependence needs a supervised model")
+    rows = sample_rows(len(ev.X_test), ctx.max_rows, ctx.seed)
+    X = take(ev.X_test, rows)
+    numeric = [c for c in X.columns if np.issubdtype(X[c].dtype, np.number) and X[c].nunique() > 1]
+    if not numeric:
+        raise PlotUnavailable("there is no varying numeric input column")
+    importances = getattr(inner_estimator(ev.estimator), "feature_importances_", None)
+    if importances is not None and len(importances) == len(ev.feature_names):
+        rank = dict(zip(ev.feature_names, importances, strict=True))
+        numeric.sort(key=lambda c: -rank.get(str(c), 0.0))
+    features = numeric[:PDP_FEATURES]
+    kwargs = {}
+    title = ""
+    if ev.problem_type == "classification" and n_classes(ev) > 2:
+        target = int(np.bincount(np.asarray(ev.y_test, dtype=int)).argmax())
+        kwargs["target"] = target
+        title = f" (class {class_labels(ev, n_classes(ev))[target]})"
+    cols = min(2, len(features))
+    fig = new_figure((6.4, 3.0 * ((len(features) + cols - 1) // cols) + 0.6))
+    axes = fig.subplots((len(features) + cols - 1) // cols, cols, squeeze=False)
+    for extra in axes.ravel()[len(features):]:
+        extra.set_visible(False)
+    with parallel_config(backend="threading", n_jobs=ctx.threads):
+        PartialDependenceDisplay.from_estimator(ev.model, X, features, ax=axes.ravel()[: len(features)],
+                                                grid_resolution=PDP_GRID, n_jobs=ctx.threads, **kwargs)
+    fig.suptitle(f"Partial Dependence · {ev.algorithm_name}{title}")
+    return fig
+
+
+def calibration(ev: Evaluation, ctx: PlotContext) -> Figure:
+    if ev.score_kind != "proba" or ev.y_score is None:
+        raise PlotUnavailable(f"it needs probabilities and {ev.algorithm_name} gives none here")
+    proba = np.asarray(ev.y_score, dtype=float)
+    y = np.asarray(ev.y_test, dtype=int)
+    k = n_classes(ev)
+    labels = class_labels(ev, k)
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")
+    pairs = [(1, proba[:, -1])] if k <= 2 else [(c, proba[:, c]) for c in range(k)]
+    for c, column in pairs:
+        truth = y == c
+        if truth.all() or not truth.any():
+            continue
+        frac, mean = calibration_curve(truth, column, n_bins=CALIBRATION_BINS, strategy="uniform")
+        ax.plot(mean, frac, marker="o", label=labels[c] if k > 2 else f"class {labels[c]}")
+    ax.set_xlabel("Mean predicted probability")
+    ax.set_ylabel("Fraction of positives")
+    ax.set_title(f"Probability Calibration · {ev.algorithm_name}" + (" (one-vs-rest)" if k > 2 else ""))
+    if len(pairs) <= _LEGEND_UP_TO:
+        ax.legend(loc="upper left", fontsize="small")
+    return fig
