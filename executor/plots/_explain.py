@@ -39,6 +39,13 @@ def shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarra
     independence, ``coef · (x − mean of training rows)``. Multiclass: the contributions toward
     each row's predicted class.
     """
+    cache_key = f"shap_values:{ctx.max_rows}:{ctx.seed}"
+    if cache_key not in ev.extras:  # summary and waterfall share one computation
+        ev.extras[cache_key] = _shap_values(ev, ctx)
+    return ev.extras[cache_key]
+
+
+def _shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], str]:
     est = inner_estimator(ev.estimator)
     rows = sample_rows(len(ev.X_test), ctx.max_rows, ctx.seed)
     X = ev.transform(take(ev.X_test, rows))
