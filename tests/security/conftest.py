@@ -12,6 +12,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
 import pytest
 
 from tests.security.sabotage import GUARDS, server_env

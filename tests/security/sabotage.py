@@ -84,7 +84,9 @@ def _eval_strings(obj: Any, depth: int = 0) -> Any:
     if depth > 64:
         return obj
     if isinstance(obj, dict):
-        return {k: _eval_strings(_evaluating(v) if isinstance(v, str) else v, depth + 1) for k, v in obj.items()}
+        return {
+            k: _eval_strings(_evaluating(v) if isinstance(v, str) else v, depth + 1) for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [_eval_strings(_evaluating(v) if isinstance(v, str) else v, depth + 1) for v in obj]
     return obj
@@ -172,7 +174,7 @@ def _sabotage_urls() -> list[str]:
     patched = []
     for module, attr in probes.URL_CHECKERS:
         try:
-            if _replace_everywhere(module, attr, lambda original: (lambda *a, **k: None)):
+            if _replace_everywhere(module, attr, lambda original: lambda *a, **k: None):
                 patched.append(f"{module}.{attr}")
         except ImportError:
             continue

@@ -27,7 +27,9 @@ def _assert_no_secret(text: str) -> None:
         assert value not in text, f"the job saw the value of the parent's {key}"
 
 
-def test_deny_env_job_environment_has_no_parent_secret(monkeypatch: pytest.MonkeyPatch, sabotage: str | None) -> None:
+def test_deny_env_job_environment_has_no_parent_secret(
+    monkeypatch: pytest.MonkeyPatch, sabotage: str | None
+) -> None:
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)
     with Sandbox(LIMITS, GUARDS, fault_injection=True, env_allow=env_allow(sabotage)) as sb:
@@ -39,7 +41,9 @@ def test_deny_env_job_environment_has_no_parent_secret(monkeypatch: pytest.Monke
     assert keys <= allowed, f"variables outside the allow-list reached the job: {sorted(keys - allowed)}"
 
 
-def test_deny_env_job_environment_values_hold_no_secret(monkeypatch: pytest.MonkeyPatch, sabotage: str | None) -> None:
+def test_deny_env_job_environment_values_hold_no_secret(
+    monkeypatch: pytest.MonkeyPatch, sabotage: str | None
+) -> None:
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)
     with Sandbox(LIMITS, GUARDS, env_allow=env_allow(sabotage)) as sb:
@@ -75,16 +79,19 @@ def test_deny_env_no_process_environment_readable_by_a_job_holds_a_secret(sabota
     env = {**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", _PARENT, sabotage or "", json.dumps(list(SECRETS.values()))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"the parent stand-in failed:\n{proc.stderr[-3000:]}"
     result = json.loads(lines[-1][7:])
     assert result["ok"], result
     found = result["value"]["found"]
-    assert found == [], (
-        "a job read a secret from another process's /proc/<pid>/environ: "
-        + "; ".join(f"pid {f['pid']} ({f['cmdline']}) holds {f['secrets']}" for f in found)
+    assert found == [], "a job read a secret from another process's /proc/<pid>/environ: " + "; ".join(
+        f"pid {f['pid']} ({f['cmdline']}) holds {f['secrets']}" for f in found
     )
 
 
@@ -94,10 +101,11 @@ def test_deny_env_http_job_reports_no_parent_secret(security_server: str) -> Non
     """Through the real server (started with HF_TOKEN and another secret): a report_env fault node."""
     from bench.soak import call_predict
 
-    body = json.dumps({"nodes": [{"id": "fault-1", "type": "fault", "config": {"kind": "report_env"}}], "edges": []})
+    body = json.dumps(
+        {"nodes": [{"id": "fault-1", "type": "fault", "config": {"kind": "report_env"}}], "edges": []}
+    )
     answer = call_predict(security_server, body, timeout=120)
     assert answer is not None, "no answer"
     text = json.dumps(answer)
     assert "PATH" in text or answer.get("status") == "completed", f"report_env did not report: {text[:500]}"
     _assert_no_secret(text)
-
