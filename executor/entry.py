@@ -1,0 +1,41 @@
+"""The sandbox target: ``executor.entry:run(payload, ctx)`` → the API envelope, never an exception."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+from typing import Any
+
+from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
+from executor.limits import EngineLimits
+
+__all__ = ["run"]
+
+
+def run(payload: Any, ctx: Any) -> dict[str, Any]:
+    """Run ``payload["workflow"]`` under ``payload["limits"]``.
+
+    ``payload = {"workflow": {...}, "limits": {...}, "fault_injection": bool, "request_id": str}``.
+    Every failure becomes a failure envelope, except MemoryError and OSError(EFBIG), which are
+    re-raised so the sandbox reports ``memory_exceeded`` / ``file_size_exceeded``.
+    """
+    try:
+        if not isinstance(payload, dict) or "workflow" not in payload:
+            raise InvalidWorkflowError("the job payload must be an object with a 'workflow' key", field="workflow")
+        limits = EngineLimits.model_validate(payload.get("limits") or {})
+        flag = payload.get("fault_injection")
+        if flag is not None and bool(flag) != bool(ctx.fault_injection):
+            ctx = dataclasses.replace(ctx, fault_injection=bool(flag))
+        from executor.runner import run_workflow
+
+        return run_workflow(payload["workflow"], limits=limits, ctx=ctx)
+    except WorkflowError as exc:
+        return exc.to_result()
+    except MemoryError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise
+        return ExecutionError(f"unexpected error: {type(exc).__name__}: {exc}").to_result()
+    except Exception as exc:
+        return ExecutionError(f"unexpected error: {type(exc).__name__}: {exc}").to_result()

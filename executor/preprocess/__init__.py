@@ -1,0 +1,124 @@
+"""Preprocessing: ops of every vocabulary planned, row filters before the split, learned steps after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from executor.errors import ExecutionError, Problem
+from executor.preprocess.auto import ONEHOT_MAX_CATEGORIES, AutoEncodeStep
+from executor.preprocess.base import FrameStep
+from executor.preprocess.columns import ColumnsNotFound
+from executor.preprocess.features import (
+    BinningStep,
+    DifferenceStep,
+    MathStep,
+    PolynomialStep,
+    RatioStep,
+    SumStep,
+)
+from executor.preprocess.filters import apply_filter
+from executor.preprocess.steps import ClipStep, ImputeStep, OneHotStep, OrdinalStep, ScaleStep
+from executor.preprocess.vocab import OP_TYPES, CanonicalOp, OpParamError, normalise_op
+
+__all__ = [
+    "OP_TYPES",
+    "ONEHOT_MAX_CATEGORIES",
+    "AutoEncodeStep",
+    "CanonicalOp",
+    "FrameStep",
+    "PlannedOp",
+    "apply_filters",
+    "build_steps",
+    "collect_notes",
+    "plan_operations",
+]
+
+_STEPS: dict[str, type[FrameStep]] = {
+    "impute": ImputeStep,
+    "scale": ScaleStep,
+    "onehot": OneHotStep,
+    "ordinal": OrdinalStep,
+    "outliers": ClipStep,
+    "math": MathStep,
+    "polynomial": PolynomialStep,
+    "ratio": RatioStep,
+    "difference": DifferenceStep,
+    "sum": SumStep,
+    "binning": BinningStep,
+}
+
+
+@dataclass(frozen=True)
+class PlannedOp:
+    """A canonical op and where it was written (node id and ``operations[i]``)."""
+
+    op: CanonicalOp
+    node_id: str
+    field: str
+
+
+def plan_operations(node_id: str, operations: list[Any]) -> tuple[list[PlannedOp], list[Problem]]:
+    """Normalise a node's ops; every unusable op or param becomes a Problem (nothing runs yet)."""
+    planned: list[PlannedOp] = []
+    problems: list[Problem] = []
+    for i, raw in enumerate(operations):
+        where = f"config.operations[{i}]"
+        try:
+            op = normalise_op(raw.type, raw.merged_params())
+        except OpParamError as exc:
+            fld = f"{where}.type" if exc.field == "type" else f"{where}.params.{exc.field}"
+            problems.append(Problem(f"{raw.type}: {exc}" if exc.field != "type" else str(exc), node_id, fld,
+                                    exc.value))
+            continue
+        planned.append(PlannedOp(op, node_id, where))
+    return planned, problems
+
+
+def apply_filters(frame: pd.DataFrame, planned: list[PlannedOp], target: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Run the row/column filters in order on the whole dataset; returns the frame and notes."""
+    notes: list[str] = []
+    for item in planned:
+        if not item.op.before_split:
+            continue
+        try:
+            frame, note = apply_filter(frame, item.op, target)
+        except ColumnsNotFound as exc:
+            raise ExecutionError(f"operation {item.op.source!r}: {exc}", node_id=item.node_id,
+                                 field=f"{item.field}.params.columns", value=exc.missing) from exc
+        except (MemoryError, OSError):
+            raise
+        except Exception as exc:
+            raise ExecutionError(f"operation {item.op.source!r} failed: {type(exc).__name__}: {exc}",
+                                 node_id=item.node_id, field=item.field) from exc
+        notes.append(f"[{item.node_id}] {item.op.source}: {note}")
+        if frame.empty:
+            raise ExecutionError(f"operation {item.op.source!r} removed every row; nothing is left to train on",
+                                 node_id=item.node_id, field=item.field)
+    return frame, notes
+
+
+def build_steps(planned: list[PlannedOp], target: str | None, *, max_columns: int,
+                extra: list[tuple[str, FrameStep]] | None = None) -> list[tuple[str, FrameStep]]:
+    """The learned steps in op order, then the default :class:`AutoEncodeStep` (unfitted)."""
+    steps: list[tuple[str, FrameStep]] = []
+    for i, item in enumerate(planned):
+        if item.op.before_split:
+            continue
+        cls = _STEPS[item.op.kind]
+        steps.append((f"op{i}_{item.op.source}", cls(item.op, item.node_id, item.field, max_columns, target)))
+    steps += extra or []
+    steps.append(("auto_encode", AutoEncodeStep(None, None, None, max_columns, target)))
+    return steps
+
+
+def collect_notes(steps: list[tuple[str, Any]]) -> list[str]:
+    """The notes of fitted steps, in order, without repeats."""
+    out: list[str] = []
+    for _, step in steps:
+        for note in getattr(step, "notes_", []):
+            if note not in out:
+                out.append(note)
+    return out

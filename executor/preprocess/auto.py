@@ -1,0 +1,96 @@
+"""The default last preprocessing step: whatever is still missing or non-numeric becomes numeric features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+from executor.preprocess.base import FrameStep
+from executor.preprocess.steps import as_text
+
+__all__ = ["ONEHOT_MAX_CATEGORIES", "AutoEncodeStep"]
+
+ONEHOT_MAX_CATEGORIES = 20
+"""Default encoding policy (not a resource limit): a string column with at most this many distinct
+training values is one-hot encoded; a column with more is ordinal-encoded, so a free-form column
+(names, ids) does not turn into thousands of features."""
+
+
+class AutoEncodeStep(FrameStep):
+    """Median-fills numeric gaps, encodes string/boolean columns, and returns an all-float frame.
+
+    Every default it applies is stated in ``notes_`` (the run's warnings).
+    """
+
+    def _fit(self, X: pd.DataFrame) -> None:
+        self.numeric_: list[str] = []
+        self.bools_: list[str] = []
+        self.dates_: list[str] = []
+        onehot: list[str] = []
+        ordinal: list[str] = []
+        for col in X.columns:
+            s = X[col]
+            if pd.api.types.is_bool_dtype(s):
+                self.bools_.append(col)
+            elif pd.api.types.is_numeric_dtype(s):
+                self.numeric_.append(col)
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                self.dates_.append(col)
+            elif s.astype(object).nunique(dropna=False) <= ONEHOT_MAX_CATEGORIES:
+                onehot.append(col)
+            else:
+                ordinal.append(col)
+        numeric = X[self.numeric_].astype(float).replace([np.inf, -np.inf], np.nan)
+        medians = numeric.median()
+        self.medians_ = {c: (float(medians[c]) if pd.notna(medians[c]) else 0.0) for c in self.numeric_}
+        gaps = [str(c) for c in self.numeric_ if numeric[c].isna().any()]
+        if gaps:
+            self._note(f"missing values in numeric column(s) {', '.join(gaps)} are filled with the training"
+                       " median (default imputation; add a fill_missing op to choose)")
+        self.onehot_, self.ordinal_ = onehot, ordinal
+        if onehot:
+            self.onehot_enc_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+            self.onehot_enc_.fit(self._text(X, onehot))
+            self.onehot_names_ = [str(n) for n in self.onehot_enc_.get_feature_names_out([str(c) for c in onehot])]
+            self._note(f"string column(s) {', '.join(map(str, onehot))} are one-hot encoded (default encoding;"
+                       " missing values become their own category, unseen categories all zeros)")
+        if ordinal:
+            self.ordinal_enc_ = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                               dtype=np.float64)
+            self.ordinal_enc_.fit(self._text(X, ordinal))
+            self._note(f"string column(s) {', '.join(map(str, ordinal))} have more than {ONEHOT_MAX_CATEGORIES}"
+                       " distinct values and are ordinal-encoded (default; unseen categories become -1)")
+        if self.bools_:
+            self._note(f"boolean column(s) {', '.join(map(str, self.bools_))} are used as 0/1")
+        if self.dates_:
+            self._note(f"date column(s) {', '.join(map(str, self.dates_))} are turned into year, month, day and"
+                       " weekday numbers")
+
+    @staticmethod
+    def _text(X: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({str(c): as_text(X[c]) for c in cols}, index=X.index)
+
+    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        parts: list[pd.DataFrame] = []
+        if self.numeric_:
+            num = X[self.numeric_].astype(float).replace([np.inf, -np.inf], np.nan).fillna(self.medians_)
+            parts.append(num)
+        if self.bools_:
+            parts.append(X[self.bools_].astype(float).fillna(0.0))
+        for col in self.dates_:
+            stamp = pd.to_datetime(X[col], errors="coerce")
+            parts.append(pd.DataFrame({f"{col}_year": stamp.dt.year, f"{col}_month": stamp.dt.month,
+                                       f"{col}_day": stamp.dt.day, f"{col}_weekday": stamp.dt.weekday},
+                                      index=X.index).astype(float).fillna(0.0))
+        if self.onehot_:
+            parts.append(pd.DataFrame(self.onehot_enc_.transform(self._text(X, self.onehot_)),
+                                      columns=self.onehot_names_, index=X.index))
+        if self.ordinal_:
+            parts.append(pd.DataFrame(self.ordinal_enc_.transform(self._text(X, self.ordinal_)),
+                                      columns=[str(c) for c in self.ordinal_], index=X.index))
+        if not parts:
+            return pd.DataFrame(index=X.index)
+        out = pd.concat(parts, axis=1)
+        out.columns = [str(c) for c in out.columns]
+        return out

@@ -1,0 +1,102 @@
+"""The base of every learned preprocessing step: DataFrame in, DataFrame out, errors named by op and node."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from executor.errors import ExecutionError, WorkflowError
+from executor.preprocess.columns import ColumnsNotFound
+from executor.preprocess.vocab import CanonicalOp
+
+__all__ = ["FrameStep"]
+
+
+class FrameStep(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """A pipeline step fitted on training rows only.
+
+    ``op`` is the canonical op, ``node_id``/``field`` say where it came from (for messages),
+    ``max_columns`` caps the width it may produce (``[data] max_columns``; 0 = no cap),
+    ``target`` is the label column, never touched. Fitted steps expose ``notes_``: what they did.
+    """
+
+    def __init__(self, op: CanonicalOp | None = None, node_id: str | None = None, field: str | None = None,
+                 max_columns: int = 0, target: str | None = None) -> None:
+        self.op = op
+        self.node_id = node_id
+        self.field = field
+        self.max_columns = max_columns
+        self.target = target
+
+    # -- subclass hooks ---------------------------------------------------------------------------
+    def _fit(self, X: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    # -- sklearn API ------------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.op.params if self.op is not None else {}
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> FrameStep:
+        self.notes_: list[str] = []
+        with self._guard("fit"):
+            self._fit(X)
+            width = self._transform(X.iloc[:1].copy()).shape[1] if len(X) else X.shape[1]
+        if self.max_columns and width > self.max_columns:
+            raise ExecutionError(
+                f"{self._label()} would produce {width} features, above the worker's limit of"
+                f" {self.max_columns} ([data] max_columns); select fewer columns or a lower degree",
+                node_id=self.node_id, field=self.field, value=width)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        with self._guard("transform"):
+            out = self._transform(X.copy())
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return None
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _label(self) -> str:
+        return f"operation {self.op.source!r}" if self.op is not None else f"step {type(self).__name__}"
+
+    def _note(self, text: str) -> None:
+        self.notes_.append(f"[{self.node_id}] {self.op.source if self.op else type(self).__name__}: {text}"
+                           if self.node_id else text)
+
+    def _guard(self, stage: str) -> _Guard:
+        return _Guard(self, stage)
+
+
+class _Guard:
+    """Turns any exception inside a step into an ExecutionError naming the op and its node."""
+
+    def __init__(self, step: FrameStep, stage: str) -> None:
+        self.step = step
+        self.stage = stage
+        self._warnings = warnings.catch_warnings()
+
+    def __enter__(self) -> None:
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        self._warnings.__exit__(exc_type, exc, tb)
+        if exc is None or isinstance(exc, (WorkflowError, MemoryError)):
+            return False
+        if isinstance(exc, OSError):  # e.g. EFBIG: the sandbox classifies it
+            return False
+        step = self.step
+        if isinstance(exc, ColumnsNotFound):
+            raise ExecutionError(f"{step._label()}: {exc}", node_id=step.node_id,
+                                 field=f"{step.field}.params.columns" if step.field else "columns",
+                                 value=exc.missing) from exc
+        raise ExecutionError(f"{step._label()} failed to {self.stage}: {type(exc).__name__}: {exc}",
+                             node_id=step.node_id, field=step.field) from exc
