@@ -1,0 +1,123 @@
+"""HTTP glue: the ``predict`` endpoint function, legacy ``/call/...`` routes, ``/health``, the server.
+
+Legacy routes: the platform backend calls ``/call/predict`` (Gradio 4); Gradio 5+ serves
+``/gradio_api/call/predict``. :class:`LegacyCallRoutes` rewrites the path of every request under
+``/call/`` to ``/gradio_api/call/`` before routing, so both reach the same Gradio handler and
+stream the same bytes (no redirect: the backend's client does not follow them).
+
+Disconnect: when a client's SSE stream closes, Gradio marks the running event dead
+(``Event.alive = False`` in ``Queue.clean_events``) but lets the function run on. The endpoint
+function therefore watches its own event and sets the job's ``cancel`` event when it dies, which
+makes the sandbox stop the child at once (code ``cancelled``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import fastapi
+import gradio as gr
+from fastapi.responses import ORJSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.worker import Worker
+
+__all__ = ["LegacyCallRoutes", "build_app", "make_predict", "server_address", "watch_disconnect"]
+
+_LEGACY_PREFIX = "/call/"
+_CURRENT_PREFIX = "/gradio_api/call/"
+DISCONNECT_POLL_SECONDS = 0.2
+"""How often a running request checks whether its client is still connected."""
+
+
+class LegacyCallRoutes:
+    """ASGI middleware: serve ``/call/<api>[/<event_id>]`` exactly as ``/gradio_api/call/...``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith(_LEGACY_PREFIX):
+            path = _CURRENT_PREFIX + scope["path"][len(_LEGACY_PREFIX):]
+            scope = {**scope, "path": path, "raw_path": path.encode("utf-8")}
+        await self.app(scope, receive, send)
+
+
+def _find_event(blocks: gr.Blocks, request: gr.Request | None) -> Any:
+    """The Gradio queue event running this request (matched by its HTTP request or session)."""
+    if request is None:
+        return None
+    http_request = request.request
+    session = request.session_hash
+    for job in list(blocks._queue.active_jobs):
+        for event in job or ():
+            if (http_request is not None and event.request is http_request) or (session and event.session_hash == session):
+                return event
+    return None
+
+
+async def watch_disconnect(blocks: gr.Blocks, request: gr.Request | None, cancel: threading.Event) -> None:
+    """Set ``cancel`` once Gradio marks this request's event dead (its client went away)."""
+    event = None
+    while not cancel.is_set():
+        await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+        event = event or _find_event(blocks, request)
+        if event is not None and not event.alive:
+            cancel.set()
+            return
+
+
+async def run_watched(
+    worker: Worker,
+    blocks: gr.Blocks,
+    raw: Any,
+    request: gr.Request | None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> str:
+    """``worker.submit`` with a watcher that stops the job when the client disconnects."""
+    cancel = threading.Event()
+    watcher = asyncio.create_task(watch_disconnect(blocks, request, cancel))
+    try:
+        return await worker.submit(raw, on_progress=on_progress, cancel=cancel)
+    finally:
+        watcher.cancel()
+
+
+def make_predict(worker: Worker, blocks: gr.Blocks) -> Callable[[str, gr.Request], Awaitable[str]]:
+    """The API endpoint function: one string in, one JSON string out, never raises."""
+
+    async def predict(workflow: str, request: gr.Request) -> str:
+        return await run_watched(worker, blocks, workflow, request)
+
+    return predict
+
+
+def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi.FastAPI:
+    """A FastAPI app with ``/health``, the legacy routes, and the Gradio app mounted at ``/``."""
+    app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/health")
+    def health() -> ORJSONResponse:
+        return ORJSONResponse(worker.health())
+
+    app.add_middleware(LegacyCallRoutes)
+    # Admission is the worker's job: let every event through Gradio's queue at once, so no
+    # request is ever answered with Gradio's 503 or parked behind another.
+    q = worker.settings.queue
+    threads = max(40, 4 * (q.max_concurrent_jobs + q.max_waiting) + 8)
+    blocks.max_threads = threads
+    blocks.queue(max_size=None, default_concurrency_limit=None)
+    blocks._queue.max_thread_count = threads
+    return gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
+
+
+def server_address() -> tuple[str, int]:
+    """0.0.0.0:7860 on a Space (``SPACE_ID`` set); else ``GRADIO_SERVER_NAME``/``PORT`` or 127.0.0.1:7860."""
+    on_space = bool(os.environ.get("SPACE_ID"))
+    host = os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space else "127.0.0.1")
+    port = int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    return host, port

@@ -1,0 +1,92 @@
+"""Turn a sandbox :class:`~sandbox.Outcome` (or a service decision) into the API's result envelope.
+
+Success is the engine's own envelope, ``{"status": "completed", "results": {...}}``; an engine
+failure is its ``{"status": "failed", ...}`` envelope with the job's usage added; everything else
+becomes ``{"status": "failed", "error": <sentence>, "errorCode": <code>, "errorDetails": {...}}``
+(see ``service/codes.py`` for the codes and contract §6 for the shapes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sandbox import Outcome
+from sandbox.limits import JobLimits
+
+__all__ = ["dumps", "failure", "from_outcome"]
+
+_HEADLINES = {
+    "timeout": "The job ran out of time",
+    "cpu_time_exceeded": "The job used too much CPU time",
+    "memory_exceeded": "The job ran out of memory",
+    "process_limit_exceeded": "The job started too many processes or threads",
+    "file_size_exceeded": "The job wrote a file that is too large",
+    "result_too_large": "The job's result is too large",
+    "crashed": "The job crashed",
+    "exited": "The job exited early",
+    "invalid_result": "The job sent an unreadable result",
+    "execution_error": "The job failed",
+    "cancelled": "The job was cancelled",
+    "internal_error": "The worker failed",
+}
+
+_UNITS = {"wall_clock_seconds": "s", "cpu_seconds": "s", "memory_mb": "MB", "max_file_size_mb": "MB", "max_result_mb": "MB"}
+
+
+def dumps(envelope: dict[str, Any]) -> str:
+    """The envelope as JSON text (non-finite floats become null, never an invalid token)."""
+    return orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS, default=str).decode("utf-8")
+
+
+def failure(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """A failure envelope; ``message`` must be a self-contained sentence."""
+    return {"status": "failed", "error": message, "errorCode": code, "errorDetails": details}
+
+
+def _limit(out: Outcome, job: JobLimits, budget: float | None) -> dict[str, Any] | None:
+    name = out.usage.limit_hit
+    if not name:
+        return None
+    value = getattr(job, name, None)
+    limit: dict[str, Any] = {"name": name, "value": value, "unit": _UNITS.get(name)}
+    if name == "wall_clock_seconds" and budget is not None and (not value or budget < value):
+        # The request deadline, not the job limit, was the tighter budget.
+        limit.update(name="request_deadline_seconds (remaining)", value=round(budget, 3))
+    return limit
+
+
+def from_outcome(out: Outcome, job: JobLimits, *, budget: float | None = None) -> dict[str, Any]:
+    """The API envelope for one finished job."""
+    usage = out.usage.to_dict()
+    if out.ok:
+        value = out.value
+        if isinstance(value, dict) and value.get("status") == "completed":
+            return value
+        if isinstance(value, dict) and value.get("status") == "failed":
+            details = value.get("errorDetails")
+            if not isinstance(details, dict):
+                details = {}
+                value = {**value, "errorDetails": details}
+            details.setdefault("usage", usage)
+            value.setdefault("errorCode", "execution_error")
+            value.setdefault("error", "The workflow failed (the engine gave no message)")
+            return value
+        return failure(
+            "invalid_result",
+            f"The engine returned {type(value).__name__} instead of a result envelope; this is a worker bug.",
+            usage=usage,
+            jobId=out.job_id,
+        )
+    code = out.code or "internal_error"
+    limit = _limit(out, job, budget)
+    sentence = f"{_HEADLINES.get(code, 'The job failed')}: {out.message}"
+    if limit is not None and limit["value"]:
+        unit = f" {limit['unit']}" if limit.get("unit") else ""
+        sentence += f" (limit {limit['name']} = {limit['value']}{unit})"
+    sentence = sentence.rstrip(".") + "."
+    details: dict[str, Any] = {"usage": usage, "limit": limit, "logTail": out.log_tail, "jobId": out.job_id}
+    for key, val in out.details.items():
+        details.setdefault(key, val)
+    return failure(code, sentence, **details)

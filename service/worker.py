@@ -1,0 +1,245 @@
+"""The glue between the HTTP app and the sandbox: admission, deadlines, one JSON answer per request.
+
+    submit(raw) ─ parse_request ──(bad)──────────────────────────────► invalid_request
+                   │
+                   admission.acquire(deadline) ──(line full)─────────► busy
+                   │                            ──(deadline passed)──► deadline_exceeded
+                   │
+                   thread: sandbox.run(engine, wall_clock = remaining budget, cancel)
+                   │         └─ envelope, one JSON log line, ring of recent outcomes
+                   ▼
+                 JSON string (never raises; cancellation of the caller stops the child)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sandbox import Sandbox
+from service import codes
+from service.admission import Admission, Busy
+from service.config import Settings
+from service.request import RequestError, parse_request, summarize
+from service.results import dumps, failure, from_outcome
+from service.status import RECENT_SIZE, health_report
+
+__all__ = ["ENGINE_TARGET", "PRELOAD", "Worker"]
+
+log = logging.getLogger("service.requests")
+
+ENGINE_TARGET = "executor.entry:run"
+PRELOAD = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry", "executor.runner"]
+"""Modules the warm template imports once, so a job starts with them loaded."""
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class Worker:
+    """Runs workflows in the sandbox under the ``[queue]`` and ``[request]`` limits."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        target: str = ENGINE_TARGET,
+        preload: list[str] | None = None,
+        self_check: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.target = target
+        self.preload = list(PRELOAD if preload is None else preload)
+        self.run_self_check = self_check
+        self.sandbox: Sandbox | None = None
+        self.self_check: list[dict[str, Any]] = []
+        self.admission = Admission(settings.queue.max_concurrent_jobs, settings.queue.max_waiting)
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_SIZE)
+        self.counts: dict[str, int] = {}
+        self.started_at = time.time()
+        self._pool = ThreadPoolExecutor(settings.queue.max_concurrent_jobs, thread_name_prefix="job")
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Worker:
+        """Start the warm template and run the guard self-check; raises if the template cannot start."""
+        sb = Sandbox(
+            self.settings.job,
+            self.settings.guards,
+            preload=self.preload,
+            fault_injection=self.settings.testing.fault_injection,
+            extra_env={"MPLBACKEND": "Agg"},
+        )
+        sb.start()
+        self.sandbox = sb
+        if self.run_self_check:
+            from sandbox.selfcheck import run_self_check
+
+            self.self_check = [probe.to_dict() for probe in run_self_check(sb)]
+            bad = [p["name"] for p in self.self_check if not p["ok"]]
+            if bad:
+                log.warning("self-check: guards not answering correctly: %s", ", ".join(bad))
+        return self
+
+    def close(self) -> None:
+        """Stop the template and the job threads (running jobs are left to finish or time out)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
+
+    def health(self) -> dict[str, Any]:
+        """Everything /health and the UI's health tab show."""
+        return health_report(self)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        raw: str | bytes | dict[str, Any] | None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        request_id: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> str:
+        """Run one request and answer with one JSON result string. Never raises (except cancellation).
+
+        When the calling task is cancelled (client gone), the job's child is stopped before the
+        slot is given back; setting ``cancel`` does the same from outside.
+        """
+        arrival = time.monotonic()
+        rid = request_id or uuid.uuid4().hex[:12]
+        cancel = cancel or threading.Event()
+        workflow: dict[str, Any] | None = None
+        try:
+            try:
+                workflow = parse_request(raw, self.settings.request)
+            except RequestError as exc:
+                return self._answer(rid, None, failure(codes.INVALID_REQUEST, _sentence(exc.message), **({"limit": exc.limit} if exc.limit else {})), arrival)
+            if self.sandbox is None:
+                return self._answer(rid, workflow, failure(codes.INTERNAL_ERROR, "The worker is not started yet; try again shortly."), arrival)
+            deadline = self.settings.queue.request_deadline_seconds
+            try:
+                granted = await self.admission.acquire(deadline - (time.monotonic() - arrival))
+            except Busy:
+                return self._answer(rid, workflow, self._busy(), arrival)
+            if not granted:
+                return self._answer(rid, workflow, self._expired(arrival), arrival)
+            queue_wait = time.monotonic() - arrival
+            remaining = deadline - queue_wait
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel)
+            fut.add_done_callback(lambda _f: self.admission.release())
+            try:
+                return await asyncio.shield(fut)
+            except asyncio.CancelledError:
+                cancel.set()  # the child is stopped; the slot comes back when the thread ends
+                raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the contract: one JSON answer, whatever happened
+            logging.getLogger(__name__).exception("request %s failed inside the worker", rid)
+            return self._answer(rid, workflow, failure(codes.INTERNAL_ERROR, f"The worker failed: {exc!r}."), arrival)
+
+    def _busy(self) -> dict[str, Any]:
+        q = self.settings.queue
+        return failure(
+            codes.BUSY,
+            f"The worker is busy: {self.admission.running} jobs are running and {self.admission.waiting} are waiting "
+            f"(max_concurrent_jobs = {q.max_concurrent_jobs}, max_waiting = {q.max_waiting}); try again in a few seconds.",
+            limit={"name": "max_waiting", "value": q.max_waiting},
+            running=self.admission.running,
+            waiting=self.admission.waiting,
+        )
+
+    def _expired(self, arrival: float) -> dict[str, Any]:
+        q = self.settings.queue
+        waited = time.monotonic() - arrival
+        return failure(
+            codes.DEADLINE_EXCEEDED,
+            f"The request waited {waited:.1f} s for a free slot and its deadline passed before a job could start "
+            f"(request_deadline_seconds = {q.request_deadline_seconds}); try again later.",
+            limit={"name": "request_deadline_seconds", "value": q.request_deadline_seconds},
+            queueWaitSeconds=round(waited, 3),
+        )
+
+    def _run_job(
+        self,
+        rid: str,
+        workflow: dict[str, Any],
+        arrival: float,
+        remaining: float,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> str:
+        """Blocking: one sandbox run, its envelope, its log line. Runs in a job thread."""
+        assert self.sandbox is not None
+        queue_wait = time.monotonic() - arrival
+        payload = {
+            "workflow": workflow,
+            "limits": self.settings.engine_limits(),
+            "fault_injection": self.settings.testing.fault_injection,
+            "request_id": rid,
+        }
+        on_event = _progress_filter(on_progress) if on_progress else None
+        out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel, job_id=rid)
+        envelope = from_outcome(out, self.settings.job, budget=remaining)
+        return self._answer(rid, workflow, envelope, arrival, usage=out.usage.to_dict(), queue_wait=queue_wait)
+
+    def _answer(
+        self,
+        rid: str,
+        workflow: dict[str, Any] | None,
+        envelope: dict[str, Any],
+        arrival: float,
+        *,
+        usage: dict[str, Any] | None = None,
+        queue_wait: float = 0.0,
+    ) -> str:
+        """Serialise the envelope, write the request's one log line and remember the outcome."""
+        text = dumps(envelope)
+        try:
+            code = envelope.get("errorCode") or envelope.get("status") or "unknown"
+            record = {
+                "event": "request",
+                "requestId": rid,
+                "code": code,
+                "status": envelope.get("status"),
+                "seconds": round(time.monotonic() - arrival, 3),
+                "queueWaitSeconds": round(queue_wait, 3),
+                "usage": usage,
+                "workflow": summarize(workflow),
+                "resultBytes": len(text),
+            }
+            if envelope.get("status") == "failed":
+                record["error"] = str(envelope.get("error"))[:300]
+            with self._lock:
+                self.counts[code] = self.counts.get(code, 0) + 1
+                self.recent.appendleft({**record, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            log.info(dumps(record))
+        except Exception:  # logging must never cost the answer
+            logging.getLogger(__name__).exception("could not log request %s", rid)
+        return text
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def _progress_filter(callback: ProgressCallback) -> Callable[[dict[str, Any]], None]:
+    def on_event(event: dict[str, Any]) -> None:
+        if isinstance(event, dict) and event.get("type") == "progress":
+            try:
+                callback(event)
+            except Exception:  # a broken progress bar must not break the job
+                logging.getLogger(__name__).debug("progress callback failed", exc_info=True)
+
+    return on_event
