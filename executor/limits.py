@@ -28,6 +28,8 @@ class OutputLimits(BaseModel):
     max_model_mb: int = Field(8, ge=0)
     """0 = never return the model."""
     max_explain_rows: int = Field(2000, ge=50)
+    bootstrap_resamples: int = Field(200, ge=20, le=10_000)
+    """Resamples for ``showConfidenceIntervals`` bootstrap intervals."""
 
 
 class DownloadLimits(BaseModel):
