@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
@@ -147,11 +149,17 @@ def evaluate_fitted(model: Pipeline, spec: AlgorithmSpec, problem_type: str, X_t
 
 
 def _fit(steps: list[tuple[str, Any]], estimator: Any, X: pd.DataFrame, y: np.ndarray | None,
-         threads: int, node_id: str, label: str) -> Pipeline:
+         threads: int, node_id: str, label: str, notes: list[str] | None = None) -> Pipeline:
     model = Pipeline([(name, clone(step)) for name, step in steps] + [("model", clone(estimator))])
     try:
-        with parallel(threads):
+        with parallel(threads), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
             model.fit(X, y)
+        for w in caught:
+            if issubclass(w.category, ConvergenceWarning) and notes is not None:
+                text = f"[{node_id}] {label} did not converge: {str(w.message).splitlines()[0]}"
+                if text not in notes:
+                    notes.append(text)
     except (WorkflowError, MemoryError, OSError):
         raise
     except Exception as exc:
@@ -201,7 +209,7 @@ def train_model(*, node_id: str, spec: AlgorithmSpec, built: BuiltModel, steps: 
     X_test = X.iloc[split.test] if len(split.test) else X_train
     y_train = y[split.train] if y is not None else None
     y_test = y[split.test] if y is not None and len(split.test) else None
-    model = _fit(steps, built.estimator, X_train, y_train, threads, node_id, spec.name)
+    model = _fit(steps, built.estimator, X_train, y_train, threads, node_id, spec.name, notes)
     seconds = time.perf_counter() - started
     ev = evaluate_fitted(model, spec, problem_type, X_train, X_test, y_train, y_test, class_names, threads,
                          split.seed)

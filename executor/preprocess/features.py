@@ -53,8 +53,8 @@ class MathStep(_NumericStep):
 
     def _apply(self, x: pd.Series) -> pd.Series:
         p, func = self.params, self.params["func"]
-        if p.get("negative") == "absolute" or p.get("zero") == "nan":
-            x = x.abs() if p.get("negative") == "absolute" else x
+        if p.get("negative") == "absolute":
+            x = x.abs()
         with np.errstate(all="ignore"):
             if func == "log":
                 fn = {"natural": np.log, "log10": np.log10, "log2": np.log2, "log1p": np.log1p}[p["base"]]
@@ -85,7 +85,8 @@ class PolynomialStep(_NumericStep):
         self.poly_ = PolynomialFeatures(degree=self.params["degree"], interaction_only=self.params["interaction_only"],
                                         include_bias=self.params["include_bias"])
         if self.columns_:
-            self.poly_.fit(X[self.columns_].astype(float))
+            self.fill_ = X[self.columns_].astype(float).median().fillna(0.0).to_dict()
+            self.poly_.fit(X[self.columns_].astype(float).fillna(self.fill_))
             names = self.poly_.get_feature_names_out([str(c) for c in self.columns_])
             self.keep_ = [i for i, n in enumerate(names) if n not in {str(c) for c in self.columns_}]
             self.names_ = [f"poly_{names[i]}" for i in self.keep_]
@@ -94,7 +95,8 @@ class PolynomialStep(_NumericStep):
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if not self.columns_:
             return X
-        terms = self.poly_.transform(X[self.columns_].astype(float))[:, self.keep_]
+        # missing values take the training median first: the terms need complete rows
+        terms = self.poly_.transform(X[self.columns_].astype(float).fillna(self.fill_))[:, self.keep_]
         return pd.concat([X, pd.DataFrame(terms, columns=self.names_, index=X.index)], axis=1)
 
 
