@@ -14,6 +14,7 @@ makes the sandbox stop the child at once (code ``cancelled``).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.worker import Worker
 
-__all__ = ["LegacyCallRoutes", "build_app", "make_predict", "server_address", "watch_disconnect"]
+__all__ = [
+    "LegacyCallRoutes",
+    "build_app",
+    "make_predict",
+    "progress_bridge",
+    "run_watched",
+    "server_address",
+    "watch_disconnect",
+]
 
 _LEGACY_PREFIX = "/call/"
 _CURRENT_PREFIX = "/gradio_api/call/"
@@ -85,6 +94,23 @@ async def run_watched(
         return await worker.submit(raw, on_progress=on_progress, cancel=cancel)
     finally:
         watcher.cancel()
+
+
+def progress_bridge(progress: Any) -> Callable[[dict[str, Any]], None]:
+    """A job-thread callback that moves an engine progress event onto a ``gr.Progress`` bar.
+
+    ``gr.Progress`` finds its event through context variables, so the update is scheduled on the
+    event loop inside the handler's own context.
+    """
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+
+    def update(event: dict[str, Any]) -> None:
+        index, total = int(event.get("index", 0)), max(1, int(event.get("total", 1)))
+        desc = f"{event.get('node')} ({event.get('nodeType')}) · step {index + 1} of {total}"
+        loop.call_soon_threadsafe(lambda: progress(index / total, desc=desc), context=context)
+
+    return update
 
 
 def make_predict(worker: Worker, blocks: gr.Blocks) -> Callable[[str, gr.Request], Awaitable[str]]:

@@ -7,6 +7,7 @@ wrapper. Node-level variants (``node.data.config``, ``trainTestSplit``…) are t
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,24 @@ def _decode(text: str, caps: RequestLimits) -> Any:
     except RecursionError:
         raise _too_deep(caps.max_depth + 1, caps) from None
     except ValueError as exc:
-        raise RequestError(f"the request is not valid JSON: {exc}") from None
+        value = _python_literal(text)
+        if value is None:
+            raise RequestError(f"the request is not valid JSON: {exc}") from None
+        return value
+
+
+def _python_literal(text: str) -> Any:
+    """An object that reached us as its Python repr (a client sent an object to a text input), else None.
+
+    Only literals are read (``ast.literal_eval``); nothing is ever evaluated as code.
+    """
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_request(raw: Any, caps: RequestLimits) -> dict[str, Any]:

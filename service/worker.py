@@ -191,7 +191,7 @@ class Worker:
         on_event = _progress_filter(on_progress) if on_progress else None
         out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel, job_id=rid)
         envelope = from_outcome(out, self.settings.job, budget=remaining)
-        return self._answer(rid, workflow, envelope, arrival, usage=out.usage.to_dict(), queue_wait=queue_wait)
+        return self._answer(rid, workflow, envelope, arrival, usage=out.usage.to_dict(), queue_wait=queue_wait, pids=out.pids)
 
     def _answer(
         self,
@@ -202,6 +202,7 @@ class Worker:
         *,
         usage: dict[str, Any] | None = None,
         queue_wait: float = 0.0,
+        pids: tuple[int, ...] = (),
     ) -> str:
         """Serialise the envelope, write the request's one log line and remember the outcome."""
         text = dumps(envelope)
@@ -217,6 +218,7 @@ class Worker:
                 "usage": usage,
                 "workflow": summarize(workflow),
                 "resultBytes": len(text),
+                "pids": list(pids),
             }
             if envelope.get("status") == "failed":
                 record["error"] = str(envelope.get("error"))[:300]
