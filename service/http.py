@@ -25,6 +25,7 @@ import gradio as gr
 from fastapi.responses import ORJSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.results import dumps, failure
 from service.worker import Worker
 
 __all__ = [
@@ -69,14 +70,17 @@ def _find_event(blocks: gr.Blocks, request: gr.Request | None) -> Any:
     return None
 
 
-async def watch_disconnect(blocks: gr.Blocks, request: gr.Request | None, cancel: threading.Event) -> None:
-    """Set ``cancel`` once Gradio marks this request's event dead (its client went away)."""
+async def watch_disconnect(
+    blocks: gr.Blocks, request: gr.Request | None, cancel: threading.Event, task: asyncio.Task[str]
+) -> None:
+    """Once Gradio marks this request's event dead (client gone): stop its job, drop it from the line."""
     event = None
-    while not cancel.is_set():
+    while not task.done():
         await asyncio.sleep(DISCONNECT_POLL_SECONDS)
         event = event or _find_event(blocks, request)
         if event is not None and not event.alive:
             cancel.set()
+            task.cancel()
             return
 
 
@@ -89,9 +93,16 @@ async def run_watched(
 ) -> str:
     """``worker.submit`` with a watcher that stops the job when the client disconnects."""
     cancel = threading.Event()
-    watcher = asyncio.create_task(watch_disconnect(blocks, request, cancel))
+    task = asyncio.ensure_future(worker.submit(raw, on_progress=on_progress, cancel=cancel))
+    watcher = asyncio.create_task(watch_disconnect(blocks, request, cancel, task))
     try:
-        return await worker.submit(raw, on_progress=on_progress, cancel=cancel)
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if cancel.is_set() and current is not None and not current.cancelling():
+            # Nobody is listening any more; Gradio still wants a value, never an exception.
+            return dumps(failure("cancelled", "The client disconnected; the job was stopped."))
+        raise
     finally:
         watcher.cancel()
 

@@ -118,6 +118,7 @@ class Worker:
         rid = request_id or uuid.uuid4().hex[:12]
         cancel = cancel or threading.Event()
         workflow: dict[str, Any] | None = None
+        job_started = False
         try:
             try:
                 workflow = parse_request(raw, self.settings.request)
@@ -135,14 +136,18 @@ class Worker:
             queue_wait = time.monotonic() - arrival
             remaining = deadline - queue_wait
             loop = asyncio.get_running_loop()
+            job_started = True
             fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel)
             fut.add_done_callback(lambda _f: self.admission.release())
             try:
                 return await asyncio.shield(fut)
             except asyncio.CancelledError:
-                cancel.set()  # the child is stopped; the slot comes back when the thread ends
+                cancel.set()  # the child is stopped (the thread logs it); the slot comes back when it ends
                 raise
         except asyncio.CancelledError:
+            if workflow is not None and not job_started:
+                # Cancelled before a job started (client gone while waiting): log it, keep no slot.
+                self._answer(rid, workflow, _cancelled(), arrival)
             raise
         except Exception as exc:  # the contract: one JSON answer, whatever happened
             logging.getLogger(__name__).exception("request %s failed inside the worker", rid)
@@ -229,6 +234,10 @@ class Worker:
         except Exception:  # logging must never cost the answer
             logging.getLogger(__name__).exception("could not log request %s", rid)
         return text
+
+
+def _cancelled() -> dict[str, Any]:
+    return failure("cancelled", "The client disconnected before the job started; the request was dropped.")
 
 
 def _sentence(text: str) -> str:
