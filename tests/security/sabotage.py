@@ -131,13 +131,18 @@ def _sabotage_eval() -> list[str]:
             patched.append(f"{module}.{attr}")
     from executor import params
 
-    original_coerce = params.Param.coerce
+    classes = [params.Param]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if "coerce" in cls.__dict__:
+            original_coerce = cls.__dict__["coerce"]
 
-    def coerce(self: Any, value: Any, name: str) -> Any:
-        return original_coerce(self, _evaluating(value), name)
+            def coerce(self: Any, value: Any, name: str, _orig: Any = original_coerce) -> Any:
+                return _orig(self, _evaluating(value), name)
 
-    params.Param.coerce = coerce  # type: ignore[method-assign]
-    patched.append("executor.params.Param.coerce")
+            cls.coerce = coerce  # type: ignore[method-assign]
+            patched.append(f"{cls.__module__}.{cls.__qualname__}.coerce")
     return patched
 
 
@@ -181,18 +186,32 @@ def _sabotage_urls() -> list[str]:
     return patched
 
 
+_APPLIED: dict[str, list[str]] = {}
+
+
 def apply_in_process(guard: str | None, marker_dir: Any = None) -> list[str]:
-    """Turn ``guard`` off in this process's engine; returns what was patched (empty: nothing to do)."""
+    """Turn ``guard`` off in this process's engine, once; returns what was patched (empty: nothing to do).
+
+    The patches stay for the life of the process: a sabotaged pytest run is a run of that guard's
+    deny tests only (``.ci/sabotage`` selects them with ``-k``).
+    """
+    key = guard or ""
+    if key not in _APPLIED:
+        _APPLIED[key] = _apply(guard)
+    return _APPLIED[key]
+
+
+def _apply(guard: str | None) -> list[str]:
     if guard == "eval":
-        import executor.entry  # noqa: F401 - load every module so every copy of a name is patched
+        import executor.runner  # noqa: F401 - load every module so every copy of a name is patched
 
         return _sabotage_eval()
     if guard == "paths":
-        import executor.entry  # noqa: F401
+        import executor.runner  # noqa: F401
 
         return _sabotage_paths()
     if guard == "urls":
-        import executor.entry  # noqa: F401
+        import executor.runner  # noqa: F401
 
         return _sabotage_urls()
     return []

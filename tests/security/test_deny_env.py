@@ -107,5 +107,10 @@ def test_deny_env_http_job_reports_no_parent_secret(security_server: str) -> Non
     answer = call_predict(security_server, body, timeout=120)
     assert answer is not None, "no answer"
     text = json.dumps(answer)
-    assert "PATH" in text or answer.get("status") == "completed", f"report_env did not report: {text[:500]}"
+    assert answer.get("status") == "completed", f"the report_env job failed: {text[:500]}"
     _assert_no_secret(text)
+    if "PATH" not in text:
+        pytest.skip(
+            "the engine drops the report_env fault's return value (executor/runner.py, _Run._node, fault branch), "
+            "so the child's environment cannot be observed over HTTP; the in-process tests above cover it"
+        )
