@@ -16,7 +16,11 @@ from executor.schema import DatasetConfig, ModelConfig, SplitConfig
 from executor.training import DEFAULT_CV_FOLDS, Trained, split_rows, train_model
 from executor.validate import Plan
 
-__all__ = ["Prepared", "Workbench"]
+__all__ = ["PARALLEL_MIN_ROWS", "Prepared", "Workbench"]
+
+PARALLEL_MIN_ROWS = 2000
+"""Scheduling policy (not a limit): below this many training rows a model trains on one thread,
+because starting and joining worker threads costs more than the work they would share."""
 
 
 @dataclass
@@ -145,7 +149,8 @@ class Workbench:
                 spec=spec, cfg=cfg, steps=steps, prep=prep, split=split, limits=self.limits, ctx=self.ctx,
                 model_id=model_id)
             self._warn(notes)
-        built = spec.build(prep.problem_type, hyper, threads=self.ctx.threads, n_samples=n_train,
+        threads = self.ctx.threads if n_train >= PARALLEL_MIN_ROWS else 1
+        built = spec.build(prep.problem_type, hyper, threads=threads, n_samples=n_train,
                            n_features=prep.X.shape[1], n_classes=len(prep.class_names) if prep.class_names else None,
                            seed_default=split.seed, node_id=model_id)
         self._warn([f"[{model_id}] {w}" for w in built.warnings])

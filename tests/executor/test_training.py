@@ -110,13 +110,14 @@ def test_training_time_is_reported() -> None:
     assert isinstance(res["trainingTimeSeconds"], float) and res["trainingTimeSeconds"] >= 0
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_threads_reach_the_estimator(threads: int) -> None:
+@pytest.mark.parametrize("rows, threads, n_jobs", [(3000, 2, 2), (3000, 1, 1), (100, 2, 1)])
+def test_threads_reach_the_estimator_unless_the_data_is_tiny(rows: int, threads: int, n_jobs: int) -> None:
     from executor.validate import validate_workflow
     from executor.workbench import Workbench
     from sandbox import JobContext
 
-    plan = validate_workflow(kit.example("iris_random_forest"))
+    records = [{"x": float(i % 17), "y": i % 2} for i in range(rows)]
+    plan = validate_workflow(kit.inline_workflow(records, "y", "classification", split={"test_size": 0.2}))
     bench = Workbench(plan, kit.EngineLimits(), JobContext.local(threads=threads), [])
-    bench.load("dataset-11", plan.configs["dataset-11"])
-    assert bench.train("model-15").evaluation.estimator.n_jobs == threads
+    bench.load("dataset-1", plan.configs["dataset-1"])
+    assert bench.train("model-4").evaluation.estimator.n_jobs == n_jobs
