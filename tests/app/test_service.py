@@ -1,0 +1,145 @@
+"""Service pieces in-process: request checks, admission, envelopes, the UI catalog vs the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from sandbox import ErrorCode, Outcome, Usage
+from sandbox.limits import JobLimits
+from service import catalog
+from service.admission import Admission, Busy
+from service.codes import CODES
+from service.config import RequestLimits
+from service.render import render
+from service.request import RequestError, parse_request, summarize
+from service.results import from_outcome
+
+CAPS = RequestLimits(max_request_kb=4, max_nodes=3, max_depth=6)
+WORKFLOW = {"nodes": [{"id": "d", "type": "dataset", "config": {"dataset_id": "iris"}}], "edges": []}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [json.dumps(WORKFLOW), WORKFLOW, json.dumps(json.dumps(WORKFLOW)), {"workflow": WORKFLOW}, str(WORKFLOW)],
+    ids=["text", "object", "double-encoded", "wrapped", "python-repr"],
+)
+def test_every_accepted_shape_gives_the_same_workflow(raw: object) -> None:
+    assert parse_request(raw, CAPS) == WORKFLOW
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit"),
+    [
+        ("x" * 5000, "max_request_kb"),
+        (json.dumps({"nodes": [{"id": str(i), "type": "model"} for i in range(4)]}), "max_nodes"),
+        (json.dumps({"nodes": [{"a": [[[[[[1]]]]]]}]}), "max_depth"),
+        ("[" * 100_000 + "]" * 100_000, "max_request_kb"),
+    ],
+)
+def test_over_cap_requests_name_their_limit(raw: str, limit: str) -> None:
+    with pytest.raises(RequestError) as info:
+        parse_request(raw, RequestLimits(max_request_kb=4, max_nodes=3, max_depth=6) if limit != "max_depth" else CAPS)
+    assert info.value.limit is not None and info.value.limit["name"] == limit
+    assert limit in str(info.value)
+
+
+def test_a_python_repr_is_read_as_literals_only() -> None:
+    with pytest.raises(RequestError, match="not valid JSON"):
+        parse_request("{'nodes': __import__('os').getpid()}", CAPS)
+
+
+def test_summary_names_types_algorithms_and_datasets() -> None:
+    wf = {"nodes": [{"id": "d", "type": "dataset", "config": {"dataset_id": "iris"}},
+                    {"id": "m", "type": "model", "config": {"algorithm": "svm"}}]}
+    assert summarize(wf) == {"nodes": 2, "types": ["dataset", "model"], "algorithms": ["svm"], "datasets": ["iris"]}
+
+
+def test_admission_grants_queues_then_refuses_and_hands_slots_in_order() -> None:
+    async def scenario() -> list[str]:
+        adm = Admission(1, 1)
+        assert await adm.acquire(1) is True
+        waiter = asyncio.create_task(adm.acquire(5))
+        await asyncio.sleep(0.01)
+        assert adm.waiting == 1
+        with pytest.raises(Busy):
+            await adm.acquire(5)
+        adm.release()
+        assert await waiter is True
+        assert adm.running == 1
+        expired = asyncio.create_task(adm.acquire(0.05))
+        assert await expired is False
+        assert adm.waiting == 0
+        adm.release()
+        return [str(adm.running)]
+
+    assert asyncio.run(scenario()) == ["0"]
+
+
+def test_a_cancelled_waiter_keeps_no_slot() -> None:
+    async def scenario() -> int:
+        adm = Admission(1, 2)
+        await adm.acquire(1)
+        waiter = asyncio.create_task(adm.acquire(5))
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await asyncio.sleep(0.01)
+        adm.release()
+        return adm.running + adm.waiting
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_a_sandbox_failure_becomes_a_self_contained_coded_envelope() -> None:
+    out = Outcome(ok=False, job_id="j1", code=ErrorCode.MEMORY_EXCEEDED.value, message="the job used 700 MB",
+                  usage=Usage(peak_memory_mb=700, limit_hit="memory_mb"), log_tail="MemoryError")
+    env = from_outcome(out, JobLimits(memory_mb=640))
+    assert env["status"] == "failed" and env["errorCode"] == "memory_exceeded"
+    assert "memory_mb = 640 MB" in env["error"]
+    assert env["errorDetails"]["limit"] == {"name": "memory_mb", "value": 640, "unit": "MB"}
+    assert env["errorDetails"]["logTail"] == "MemoryError"
+    assert env["errorDetails"]["usage"]["peak_memory_mb"] == 700
+
+
+def test_an_engine_failure_keeps_its_envelope_and_gains_usage() -> None:
+    value = {"status": "failed", "error": "[m] bad", "errorCode": "invalid_workflow", "errorDetails": {"nodeId": "m"}}
+    env = from_outcome(Outcome(ok=True, job_id="j", value=value), JobLimits())
+    assert env["errorCode"] == "invalid_workflow" and env["errorDetails"]["nodeId"] == "m"
+    assert "usage" in env["errorDetails"]
+
+
+def test_every_sandbox_code_is_documented() -> None:
+    assert {c.value for c in ErrorCode} <= set(CODES)
+    assert {"invalid_request", "busy", "deadline_exceeded", "invalid_workflow", "dataset_error"} <= set(CODES)
+
+
+def test_a_failure_renders_as_a_readable_panel() -> None:
+    text = json.dumps({"status": "failed", "error": "boom", "errorCode": "crashed",
+                       "errorDetails": {"usage": {"signal": "SIGSEGV"}, "logTail": "tail", "nodeId": "model-3"}})
+    view = render(text, None)
+    assert not view.ok
+    assert "crashed" in view.summary and "boom" in view.summary and "model-3" in view.summary and "tail" in view.summary
+
+
+def test_the_ui_catalog_matches_the_engine_registries() -> None:
+    from executor.algorithms import ALGORITHMS
+    from executor.metrics import metric_names
+    from executor.plots import plot_names
+
+    assert set(catalog.ALGORITHMS) == set(ALGORITHMS)
+    for slug, (name, types) in catalog.ALGORITHMS.items():
+        assert name == ALGORITHMS[slug].name
+        assert set(types) == set(ALGORITHMS[slug].problem_types)
+    assert {m for ms in catalog.METRICS.values() for m in ms} <= set(metric_names())
+    assert {p for ps in catalog.PLOTS.values() for p in ps} <= set(plot_names())
+
+
+def test_quick_train_builds_a_connected_workflow_for_each_problem_type() -> None:
+    for problem in catalog.PROBLEM_TYPES:
+        algo = next(s for s, (_, types) in catalog.ALGORITHMS.items() if problem in types)
+        wf = catalog.quick_workflow(dataset_id="iris", csv_text=None, target="target", problem_type=problem,
+                                    algorithm=algo, metrics=catalog.METRICS[problem][:2], plots=catalog.PLOTS[problem][:1])
+        ids = [n["id"] for n in wf["nodes"]]
+        assert [(e["source"], e["target"]) for e in wf["edges"]] == list(zip(ids, ids[1:], strict=False))

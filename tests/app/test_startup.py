@@ -1,0 +1,40 @@
+"""Start-up: an invalid limits file stops the app with the ConfigError message; address rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from service.http import server_address
+from tests.app.conftest import ROOT
+
+
+def test_an_invalid_limits_file_stops_start_up_with_the_config_error(tmp_path: pytest.TempPathFactory) -> None:
+    limits = tmp_path / "limits.toml"  # type: ignore[operator]
+    limits.write_text("[queue]\nmax_concurrent_jobs = 0\nmax_waitting = 3\n")
+    env = {**os.environ, "WORKER_LIMITS_FILE": str(limits), "GRADIO_SERVER_PORT": "1"}
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert f"invalid limits file {limits}" in proc.stderr
+    assert "queue.max_concurrent_jobs = 0" in proc.stderr
+    assert "max_waitting" in proc.stderr
+
+
+def test_a_space_binds_all_interfaces_on_7860(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPACE_ID", "someone/automl-worker")
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert server_address() == ("0.0.0.0", 7860)
+
+
+def test_off_a_space_the_gradio_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert server_address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
+    assert server_address() == ("0.0.0.0", 8123)
