@@ -157,8 +157,10 @@ def _sabotage_paths() -> list[str]:
     def loader(original: Callable[..., Any]) -> Callable[..., Any]:
         def load(*args: Any, **kwargs: Any) -> Any:
             ident = probes.dataset_id_of(args, kwargs)
-            if isinstance(ident, str) and (ident.startswith("file://") or os.path.exists(ident)):
-                return probes.wrap_frame(original, args, kwargs, pd.read_csv(ident.removeprefix("file://")))
+            if isinstance(ident, str):
+                ident = ident.removeprefix("sample-").removeprefix("file://")
+                if os.path.exists(ident):
+                    return probes.wrap_frame(original, args, kwargs, pd.read_csv(ident))
             return original(*args, **kwargs)
 
         return load
