@@ -160,6 +160,7 @@ class Workbench:
         if search:
             trained.mode = "optuna"
             trained.search = search
+            trained.seconds += float(search.get("seconds", 0.0))
         self._warn(trained.notes)
         self._warn(collect_notes(trained.evaluation.model.steps[:-1]))
         return trained
