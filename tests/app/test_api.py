@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -18,28 +20,32 @@ pytestmark = [pytest.mark.network_server, pytest.mark.slow]
 
 
 class OpenRequest:
-    """A backend-style request left running in a thread; ``close()`` drops its SSE stream."""
+    """A backend-style request left running in a thread; ``close()`` hangs up its SSE stream.
+
+    The stream is read over a raw socket (HTTP/1.0, so the body is not chunked) because a socket
+    can be shut down from another thread, which the server sees at once as a disconnect.
+    """
 
     def __init__(self, url: str, body: str) -> None:
-        self.client = httpx.Client(timeout=120)
-        event_id = self.client.post(f"{url}/call/predict", json={"data": [body]}).json()["event_id"]
+        event_id = httpx.post(f"{url}/call/predict", json={"data": [body]}, timeout=30).json()["event_id"]
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=120)
+        request = f"GET /call/predict/{event_id} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n"
+        self.sock.sendall(request.encode())
         self.answer: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(f"{url}/call/predict/{event_id}",), daemon=True)
+        self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
-    def _read(self, url: str) -> None:
+    def _read(self) -> None:
+        buffer = b""
         try:
-            with self.client.stream("GET", url) as stream:
-                for line in stream.iter_lines():
-                    if self._stop.is_set():
+            while chunk := self.sock.recv(65536):
+                buffer += chunk
+                for line in buffer.decode(errors="replace").split("\n"):
+                    if line.startswith("data: [") and line.endswith("]"):
+                        self.answer = json.loads(json.loads(line[6:])[0])
                         return
-                    if line.startswith("data: ") and line != "data: null":
-                        data = json.loads(line[6:])
-                        if isinstance(data, list) and data:
-                            self.answer = json.loads(data[0])
-                            return
-        except httpx.HTTPError:
+        except OSError:
             return
 
     def result(self, timeout: float = 60) -> dict[str, Any] | None:
@@ -47,8 +53,11 @@ class OpenRequest:
         return self.answer
 
     def close(self) -> None:
-        self._stop.set()
-        self.client.close()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
         self._thread.join(10)
 
 
