@@ -86,7 +86,7 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
                 with gr.Column(scale=1):
                     first = next(iter(examples), None)
                     example = gr.Dropdown(list(examples), value=first, label="Example", elem_id="example-picker")
-                    editor = gr.Code(examples.get(first or "", ""), language="json", label="Workflow JSON", lines=24)
+                    editor = gr.Code(examples.get(first or "", ""), language="json", label="Workflow JSON", lines=24, max_lines=30)
                     run = gr.Button("Run workflow", variant="primary", elem_id="run-workflow")
                 with gr.Column(scale=2):
                     json_out = result_panel()

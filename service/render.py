@@ -77,7 +77,7 @@ def _fmt(value: Any) -> str:
 
 def _failure_panel(env: dict[str, Any]) -> str:
     details = env.get("errorDetails") if isinstance(env.get("errorDetails"), dict) else {}
-    lines = [f"### ❌ Failed: `{env.get('errorCode', 'unknown')}`", "", str(env.get("error", "(no message)"))]
+    lines = [f"### Failed: `{env.get('errorCode', 'unknown')}`", "", str(env.get("error", "(no message)"))]
     node = details.get("nodeId")
     if node:
         field_ = f" · field `{details['field']}`" if details.get("field") else ""
@@ -107,7 +107,7 @@ def _summary(results: dict[str, Any]) -> str:
         f"{results.get('featuresCount', '?')} features",
         f"trained in {_fmt(results.get('trainingTimeSeconds', 0))} s",
     ]
-    return "### ✅ Completed\n\n" + " · ".join(bits)
+    return "### Completed\n\n" + " · ".join(bits)
 
 
 def render(text: str, files: ResultFiles | None) -> View:
@@ -128,7 +128,7 @@ def render(text: str, files: ResultFiles | None) -> View:
         metrics.append([m.get("name") or m.get("key"), _fmt(m.get("value")), ci_text])
     view = View(ok=True, summary=_summary(results), metrics=metrics, raw=_without_blobs(env))
     warnings = [str(w) for w in results.get("warnings") or []]
-    view.warnings = "\n".join(f"- ⚠️ {w}" for w in warnings)
+    view.warnings = "\n".join(f"- Warning: {w}" for w in warnings)
     if files is None:
         return view
     folder = files.new_dir()
@@ -145,7 +145,7 @@ def render(text: str, files: ResultFiles | None) -> View:
             path.write_bytes(base64.b64decode(model))
             view.model_file = str(path)
         except (binascii.Error, ValueError):
-            view.warnings += "\n- ⚠️ the model file could not be decoded"
+            view.warnings += "\n- Warning: the model file could not be decoded"
     return view
 
 
