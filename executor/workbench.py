@@ -138,8 +138,10 @@ class Workbench:
         n_train = len(split.train)
         if folds:
             n_train = min(n_train, len(prep.X) - math.ceil(len(prep.X) / folds))
+        loaded = self.loaded[self.plan.graph.chain(model_id)[0]]
         steps = build_steps(prep.planned, prep.target, max_columns=self.limits.data.max_columns,
-                            extra=self._extra_steps(prep))
+                            text_columns=list(getattr(loaded, "text_columns", None) or []),
+                            date_columns=list(getattr(loaded, "date_columns", None) or []))
         hyper = cfg.hyperparameters
         search: dict[str, Any] = {}
         if cfg.use_optuna:
@@ -164,10 +166,6 @@ class Workbench:
         self._warn(trained.notes)
         self._warn(collect_notes(trained.evaluation.model.steps[:-1]))
         return trained
-
-    def _extra_steps(self, prep: Prepared) -> list[tuple[str, Any]]:
-        """Steps added before the default encoder (text vectorising; see executor.preprocess.text)."""
-        return []
 
     def dataset_summary(self, model_id: str) -> dict[str, Any]:
         """``dataset`` of the result: rows, columns, target, classes (of the model's dataset)."""

@@ -36,6 +36,9 @@ __all__ = [
     "plan_operations",
 ]
 
+TEXT_SHARE_OF_COLUMNS = 4
+"""TF-IDF terms over all text columns are capped at ``[data] max_columns`` divided by this."""
+
 _STEPS: dict[str, type[FrameStep]] = {
     "impute": ImputeStep,
     "scale": ScaleStep,
@@ -101,8 +104,12 @@ def apply_filters(frame: pd.DataFrame, planned: list[PlannedOp], target: str | N
 
 
 def build_steps(planned: list[PlannedOp], target: str | None, *, max_columns: int,
-                extra: list[tuple[str, FrameStep]] | None = None) -> list[tuple[str, FrameStep]]:
-    """The learned steps in op order, then the default :class:`AutoEncodeStep` (unfitted)."""
+                extra: list[tuple[str, FrameStep]] | None = None, text_columns: list[str] | None = None,
+                date_columns: list[str] | None = None) -> list[tuple[str, FrameStep]]:
+    """The learned steps in op order, then the default :class:`AutoEncodeStep` (unfitted).
+
+    Text columns share a TF-IDF vocabulary of a quarter of ``max_columns`` terms (0 = uncapped).
+    """
     steps: list[tuple[str, FrameStep]] = []
     for i, item in enumerate(planned):
         if item.op.before_split:
@@ -110,7 +117,9 @@ def build_steps(planned: list[PlannedOp], target: str | None, *, max_columns: in
         cls = _STEPS[item.op.kind]
         steps.append((f"op{i}_{item.op.source}", cls(item.op, item.node_id, item.field, max_columns, target)))
     steps += extra or []
-    steps.append(("auto_encode", AutoEncodeStep(None, None, None, max_columns, target)))
+    vocabulary = max_columns // TEXT_SHARE_OF_COLUMNS if max_columns else None
+    steps.append(("auto_encode", AutoEncodeStep(None, None, None, max_columns, target, text_columns, date_columns,
+                                                vocabulary)))
     return steps
 
 

@@ -8,6 +8,8 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from executor.preprocess.base import FrameStep
 from executor.preprocess.steps import as_text
+from executor.preprocess.text import fit_tfidf, looks_like_dates, looks_like_text, to_dates
+from executor.preprocess.vocab import CanonicalOp
 
 __all__ = ["ONEHOT_MAX_CATEGORIES", "AutoEncodeStep"]
 
@@ -20,13 +22,25 @@ training values is one-hot encoded; a column with more is ordinal-encoded, so a 
 class AutoEncodeStep(FrameStep):
     """Median-fills numeric gaps, encodes string/boolean columns, and returns an all-float frame.
 
-    Every default it applies is stated in ``notes_`` (the run's warnings).
+    Free-text columns become TF-IDF features (vocabulary of at most ``max_vocabulary`` terms over
+    all text columns; None = uncapped) and date-like columns become year/month/day/weekday numbers.
+    ``text_columns``/``date_columns`` are hints from the dataset; other columns are detected on the
+    training rows. Every default it applies is stated in ``notes_`` (the run's warnings).
     """
+
+    def __init__(self, op: CanonicalOp | None = None, node_id: str | None = None, field: str | None = None,
+                 max_columns: int = 0, target: str | None = None, text_columns: list[str] | None = None,
+                 date_columns: list[str] | None = None, max_vocabulary: int | None = None) -> None:
+        super().__init__(op, node_id, field, max_columns, target)
+        self.text_columns = text_columns
+        self.date_columns = date_columns
+        self.max_vocabulary = max_vocabulary
 
     def _fit(self, X: pd.DataFrame) -> None:
         self.numeric_: list[str] = []
         self.bools_: list[str] = []
         self.dates_: list[str] = []
+        self.text_: list[str] = []
         onehot: list[str] = []
         ordinal: list[str] = []
         for col in X.columns:
@@ -35,8 +49,10 @@ class AutoEncodeStep(FrameStep):
                 self.bools_.append(col)
             elif pd.api.types.is_numeric_dtype(s):
                 self.numeric_.append(col)
-            elif pd.api.types.is_datetime64_any_dtype(s):
+            elif pd.api.types.is_datetime64_any_dtype(s) or col in (self.date_columns or []) or looks_like_dates(s):
                 self.dates_.append(col)
+            elif col in (self.text_columns or []) or looks_like_text(s):
+                self.text_.append(col)
             elif s.astype(object).nunique(dropna=False) <= ONEHOT_MAX_CATEGORIES:
                 onehot.append(col)
             else:
@@ -66,6 +82,15 @@ class AutoEncodeStep(FrameStep):
         if self.dates_:
             self._note(f"date column(s) {', '.join(map(str, self.dates_))} are turned into year, month, day and"
                        " weekday numbers")
+        self.tfidf_ = {}
+        if self.text_:
+            per_column = None if not self.max_vocabulary else max(1, self.max_vocabulary // len(self.text_))
+            for col in self.text_:
+                self.tfidf_[col] = fit_tfidf(X[col], per_column)
+            sizes = ", ".join(f"{c} ({len(v.vocabulary_)} terms)" for c, v in self.tfidf_.items())
+            cap = f"at most {per_column} terms per column" if per_column else "uncapped"
+            self._note(f"free-text column(s) {sizes} become TF-IDF features learned on training rows"
+                       f" (vocabulary {cap})")
 
     @staticmethod
     def _text(X: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -78,8 +103,12 @@ class AutoEncodeStep(FrameStep):
             parts.append(num)
         if self.bools_:
             parts.append(X[self.bools_].astype(float).fillna(0.0))
+        for col, vec in self.tfidf_.items():
+            names = [f"{col}__{t}" for t in vec.get_feature_names_out()]
+            parts.append(pd.DataFrame(vec.transform(X[col].fillna("").astype(str)).toarray(), columns=names,
+                                      index=X.index))
         for col in self.dates_:
-            stamp = pd.to_datetime(X[col], errors="coerce")
+            stamp = to_dates(X[col])
             parts.append(pd.DataFrame({f"{col}_year": stamp.dt.year, f"{col}_month": stamp.dt.month,
                                        f"{col}_day": stamp.dt.day, f"{col}_weekday": stamp.dt.weekday},
                                       index=X.index).astype(float).fillna(0.0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from executor import EngineLimits, envelope_json, run_workflow
 from sandbox import JobContext
 
 ROOT = Path(__file__).resolve().parents[2]
-HAVE_DATASETS = importlib.util.find_spec("executor.datasets") is not None
+HAVE_DATASETS = (ROOT / "executor" / "datasets").is_dir() or (ROOT / "executor" / "datasets.py").is_file()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
