@@ -1,0 +1,171 @@
+"""End-to-end HTTP latency and parent memory: the contract's iris example through a warm server.
+
+Run: ``python bench/bench_http.py [--requests 40] [--json out.json]``. It starts ``python app.py``
+on a free loopback port with the repo's limits.toml, warms it, then sends the iris example
+(``examples/iris_random_forest.json``) exactly as the platform backend does (POST /call/predict,
+then the SSE stream) one request at a time, and runs the same workflow in-process
+(``executor.run_workflow``) as the baseline. Targets: median end-to-end <= 300 ms, at most 40 ms
+above in-process, and the server's memory (Gradio parent + warm template) <= 450 MB RSS.
+Exit code 1 when a target is missed. Only loopback is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+EXAMPLE = ROOT / "examples" / "iris_random_forest.json"
+TARGET_MEDIAN_MS = 300.0
+TARGET_GAP_MS = 40.0
+TARGET_RSS_MB = 450.0
+_MB = 1 << 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(timeout: float = 180) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("SPACE_ID", None)
+    log = open(Path(tempfile.gettempdir()) / f"bench-http-{port}.log", "wb")  # noqa: SIM115 (lives as long as the server)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early, see {log.name}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def call(client: httpx.Client, url: str, body: str) -> dict[str, Any] | None:
+    """The backend's exchange: POST, GET the SSE text, first ``data:`` list → json.loads(list[0])."""
+    event_id = client.post(f"{url}/call/predict", json={"data": [body]}).json()["event_id"]
+    text = client.get(f"{url}/call/predict/{event_id}").text
+    for line in text.split("\n"):
+        if line.startswith("data: "):
+            try:
+                data = json.loads(line[6:])
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, list) and data:
+                return json.loads(data[0])
+    return None
+
+
+def in_process(workflow: dict[str, Any], n: int) -> list[float]:
+    """The same workflow run in this process (no sandbox, no HTTP): the baseline."""
+    from executor.limits import EngineLimits
+    from executor.runner import run_workflow
+    from sandbox import JobContext
+    from service.config import load_settings
+
+    settings = load_settings()
+    limits = EngineLimits.model_validate(settings.engine_limits())
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = JobContext.local(threads=settings.job.threads or 1, tmpdir=Path(tmp))
+        for i in range(n + 3):
+            t = time.perf_counter()
+            run_workflow(workflow, limits=limits, ctx=ctx)
+            if i >= 3:
+                times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def memory(proc: subprocess.Popen[bytes]) -> dict[str, float]:
+    parent = psutil.Process(proc.pid)
+    templates = [c for c in parent.children() if "sandbox._template_main" in " ".join(c.cmdline())]
+    template_rss = sum(t.memory_info().rss for t in templates) / _MB
+    parent_rss = parent.memory_info().rss / _MB
+    try:
+        pss = (parent.memory_full_info().pss + sum(t.memory_full_info().pss for t in templates)) / _MB
+    except (psutil.Error, AttributeError):
+        pss = float("nan")
+    return {"parent_rss_mb": parent_rss, "template_rss_mb": template_rss, "total_rss_mb": parent_rss + template_rss, "total_pss_mb": pss}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--json", dest="json_path")
+    args = parser.parse_args()
+    body = EXAMPLE.read_text()
+    url, proc = start_server()
+    try:
+        with httpx.Client(timeout=300) as client:
+            for _ in range(5):
+                warm = call(client, url, body)
+            e2e = []
+            for _ in range(args.requests):
+                t = time.perf_counter()
+                answer = call(client, url, body)
+                e2e.append((time.perf_counter() - t) * 1000)
+        mem = memory(proc)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    status = (answer or {}).get("status")
+    base = in_process(json.loads(body), args.requests)
+    figures = {
+        "requests": args.requests,
+        "status": status,
+        "warm_status": (warm or {}).get("status"),
+        "http_median_ms": statistics.median(e2e),
+        "http_p95_ms": sorted(e2e)[int(0.95 * (len(e2e) - 1))],
+        "in_process_median_ms": statistics.median(base),
+        "gap_ms": statistics.median(e2e) - statistics.median(base),
+        **mem,
+    }
+    missed = []
+    if status != "completed":
+        missed.append(f"the iris example did not complete: {status}")
+    if figures["http_median_ms"] > TARGET_MEDIAN_MS:
+        missed.append(f"median {figures['http_median_ms']:.0f} ms > {TARGET_MEDIAN_MS:.0f} ms")
+    if figures["gap_ms"] > TARGET_GAP_MS:
+        missed.append(f"gap {figures['gap_ms']:.0f} ms > {TARGET_GAP_MS:.0f} ms")
+    if figures["total_rss_mb"] > TARGET_RSS_MB:
+        missed.append(f"parent + template RSS {figures['total_rss_mb']:.0f} MB > {TARGET_RSS_MB:.0f} MB")
+    figures["missed"] = missed
+    print(f"iris example, {args.requests} sequential requests after 5 warm-up ones (result: {status})")
+    print(f"{'':28}{'measured':>12}{'target':>12}")
+    print(f"{'HTTP median (POST+SSE)':28}{figures['http_median_ms']:>10.1f}ms{'<= 300':>12}")
+    print(f"{'HTTP p95':28}{figures['http_p95_ms']:>10.1f}ms{'':>12}")
+    print(f"{'in-process median':28}{figures['in_process_median_ms']:>10.1f}ms{'':>12}")
+    print(f"{'gap (HTTP - in-process)':28}{figures['gap_ms']:>10.1f}ms{'<= 40':>12}")
+    print(f"{'parent RSS (Gradio)':28}{mem['parent_rss_mb']:>10.0f}MB{'':>12}")
+    print(f"{'template RSS':28}{mem['template_rss_mb']:>10.0f}MB{'':>12}")
+    print(f"{'parent + template RSS':28}{mem['total_rss_mb']:>10.0f}MB{'<= 450':>12}")
+    print(f"{'parent + template PSS':28}{mem['total_pss_mb']:>10.0f}MB{'':>12}")
+    print("targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(figures, indent=2))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
