@@ -67,7 +67,9 @@ RAW_BODIES = [
         {"nodes": [{"id": f"n{i}", "type": "dataset", "config": {}} for i in range(5000)], "edges": []}
     ),
     json.dumps(json.dumps({"nodes": [], "edges": []})),
+    '{"nodes": [{"id": "d", "type": "dataset", "config": {"dataset_id": "iris", "rows": 100000000000000000000000}}], "edges": []}',
 ]
+UNPASSABLE = [b for b in RAW_BODIES if "\\ud800" in b or "\\udfff" in b or "100000000000000000000000" in b]
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +103,17 @@ def test_fuzz_http_malformed_bodies_get_one_json_result(fuzz_server: str, body: 
     _exchange(fuzz_server, body)
 
 
-@pytest.mark.parametrize(
-    "body", [b for b in RAW_BODIES if "\\ud800" in b or "\\udfff" in b], ids=["lone-high", "lone-low"]
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (issue 6 report): a JSON-escaped lone surrogate or an integer beyond 64 bits reaches Sandbox.run, "
+    "whose orjson payload dump raises TypeError -> internal_error; service/request.py parse_request should refuse "
+    "it as invalid_request",
 )
-def test_fuzz_http_lone_surrogates_are_refused_not_an_internal_error(fuzz_server: str, body: str) -> None:
-    """JSON may escape a lone surrogate; Python decodes it, but it cannot be re-encoded as UTF-8."""
+@pytest.mark.parametrize("body", UNPASSABLE, ids=["lone-high", "lone-low", "int-beyond-64-bits"])
+def test_fuzz_http_unpassable_values_are_refused_not_an_internal_error(fuzz_server: str, body: str) -> None:
+    """JSON allows a lone-surrogate escape and any integer; neither can be re-encoded for the child."""
     code = _exchange(fuzz_server, body)
-    assert code != "internal_error", "a lone surrogate in the request made the worker fail internally"
+    assert code != "internal_error", "a value the child cannot receive made the worker fail internally"
 
 
 def test_fuzz_http_server_still_serves_a_good_workflow_afterwards(fuzz_server: str) -> None:

@@ -22,9 +22,13 @@ from sandbox import GuardLimits, JobLimits, Outcome, Sandbox
 from service.config import Settings
 from tests.fuzz.envelope import check_envelope
 
-ENGINE_MISSING = importlib.util.find_spec("executor.entry") is None
+ENGINE_MISSING = (
+    importlib.util.find_spec("executor.entry") is None
+    or importlib.util.find_spec("executor.datasets") is None
+)
 pytestmark = pytest.mark.skipif(
-    ENGINE_MISSING, reason="executor.entry is not present yet (engine issue in progress)"
+    ENGINE_MISSING,
+    reason="executor.entry / executor.datasets are not present yet (the engine's dataset loader is in progress)",
 )
 
 WORKLOAD_LIMITS = JobLimits(
