@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from service.config import RequestLimits
 
 __all__ = ["RequestError", "parse_request", "summarize"]
@@ -118,6 +120,13 @@ def parse_request(raw: Any, caps: RequestLimits) -> dict[str, Any]:
     depth = _depth(value, caps.max_depth)
     if depth > caps.max_depth:
         raise _too_deep(depth, caps)
+    try:
+        orjson.dumps(value)  # what the sandbox must do to hand it to the child
+    except orjson.JSONEncodeError as exc:
+        raise RequestError(
+            f"the request holds a value that cannot be passed on ({exc}): integers must fit in 64 bits "
+            "and strings must not contain unpaired UTF-16 surrogates"
+        ) from None
     nodes = value.get("nodes")
     if nodes is None or nodes == []:
         raise RequestError("the workflow has no nodes: send at least a dataset node and a model node")

@@ -143,3 +143,10 @@ def test_quick_train_builds_a_connected_workflow_for_each_problem_type() -> None
                                     algorithm=algo, metrics=catalog.METRICS[problem][:2], plots=catalog.PLOTS[problem][:1])
         ids = [n["id"] for n in wf["nodes"]]
         assert [(e["source"], e["target"]) for e in wf["edges"]] == list(zip(ids, ids[1:], strict=False))
+
+
+@pytest.mark.parametrize("raw", ['{"nodes": [{"id": "d", "type": "dataset", "config": {"rows": 123456789012345678901234567890}}]}',
+                                 '{"nodes": [{"id": "\\ud800", "type": "dataset"}]}'], ids=["big-int", "lone-surrogate"])
+def test_values_the_child_cannot_receive_are_an_invalid_request(raw: str) -> None:
+    with pytest.raises(RequestError, match="cannot be passed on"):
+        parse_request(raw, CAPS)
