@@ -11,7 +11,6 @@ from typing import Any
 import joblib
 import numpy as np
 
-from executor.limits import EngineLimits
 from executor.training import Trained
 
 __all__ = ["encode_model", "envelope_json", "finite", "model_result", "to_json"]
