@@ -162,10 +162,13 @@ def server_tree(proc: subprocess.Popen[bytes]) -> psutil.Process:
 
 
 def job_processes() -> list[int]:
+    """Live processes of any job: named ``sbx-<job id>`` (forked) or marked in their environment (exec'd)."""
     left = []
-    for p in psutil.process_iter():
+    for p in psutil.process_iter(["name"]):
         try:
-            if "SANDBOX_JOB_ID" in p.environ() and p.status() != psutil.STATUS_ZOMBIE:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if (p.info["name"] or "").startswith("sbx-") or "SANDBOX_JOB_ID" in p.environ():
                 left.append(p.pid)
         except psutil.Error:
             continue

@@ -23,6 +23,12 @@ def guard_layers(job: JobLimits, guards: GuardLimits, container: ContainerInfo, 
         _layer("setsid_process_group", True, "each job child leads its own session; stops signal the whole group"),
         _layer("subreaper_cleanup", True, "the job's runner adopts orphans and kills every leftover process"),
         _layer("env_allowlist", True, "jobs see only allow-listed variables (no tokens or secrets)"),
+        _layer(
+            "no_privileges",
+            True,
+            "jobs drop every capability and set no_new_privs; the parent is non-dumpable, so a job "
+            "cannot read its /proc/<pid>/environ or memory",
+        ),
         _layer("private_tmpdir", True, "cwd, TMPDIR and HOME are a per-job directory removed afterwards"),
         _layer(
             "rlimit_data",

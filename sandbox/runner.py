@@ -38,7 +38,13 @@ from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, lift_data
 __all__ = ["run_spare", "scan_thread_pools"]
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_NAME = 15
+_PR_CAPBSET_DROP = 24
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+_CAP_LAST = 63
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _POLL_SECONDS = 0.02
 _REAP_SECONDS = 2.0
 _TRACEBACK_CHARS = 4000
@@ -50,6 +56,40 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def prctl(option: int, value: int) -> bool:
     """Call prctl(2); False when the kernel refuses."""
     return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def job_process_name(job_id: str) -> str:
+    """The process name (comm, at most 15 bytes) every process of a job carries."""
+    return f"sbx-{job_id}"[:15]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> bool:
+    """Drop every capability (bounding set included) and forbid regaining any (no_new_privs).
+
+    Without CAP_SYS_PTRACE / CAP_DAC_* a job cannot read another process's ``/proc/<pid>/environ``
+    or memory when that process is non-dumpable (the parent makes itself so), even as root.
+    Returns True when the capability sets are empty afterwards.
+    """
+    for cap in range(_CAP_LAST + 1):
+        _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last cap: fine
+    prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    return _libc.capset(ctypes.byref(header), ctypes.byref(data)) == 0
+
+
+def make_non_dumpable() -> bool:
+    """Mark this process non-dumpable: same-user processes without CAP_SYS_PTRACE (every job)
+    can no longer read its ``/proc/<pid>/environ`` or memory, nor attach a debugger to it."""
+    return prctl(_PR_SET_DUMPABLE, 0)
 
 
 # --------------------------------------------------------------------------- runner (R)
@@ -309,6 +349,8 @@ def _run_child(spec: dict[str, Any], res_w: int, log_w: int) -> None:
 
 def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobContext, Any]:
     os.setsid()
+    # The job marker: forked descendants inherit this process name, exec'd ones the environment.
+    _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(job_process_name(spec["job_id"]).encode()), 0, 0, 0)
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -335,6 +377,8 @@ def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobConte
     )
     threads = int(spec["threads"])
     _cap_thread_pools(threads)
+    if not drop_privileges():
+        raise OSError(ctypes.get_errno(), "capset failed: the job would keep its capabilities")
     payload = orjson.loads((tmpdir / spec["payload_file"]).read_bytes())
     ctx = JobContext(
         job_id=spec["job_id"],

@@ -31,6 +31,7 @@ from .layers import guard_layers
 from .limits import GuardLimits, JobLimits
 from .outcome import Outcome, Usage
 from .protocol import KIND_RESULT, FrameReader, dumps
+from .runner import make_non_dumpable
 from .template import Template
 from .watchdog import JOB_MARKER, kill_job_processes, sample_tree, signal_tree
 
@@ -103,7 +104,12 @@ class Sandbox:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Start the warm template; raises TemplateError when it cannot preload."""
+        """Start the warm template; raises TemplateError when it cannot preload.
+
+        Also makes this (the parent) process non-dumpable, so a job, which runs as the same user,
+        cannot read the parent's environment (HF_TOKEN...) from ``/proc/<pid>/environ``.
+        """
+        make_non_dumpable()
         self._tmp_root = Path(tempfile.mkdtemp(prefix="sandbox-jobs-"))
         self._template.start()
         return self

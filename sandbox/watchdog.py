@@ -59,11 +59,18 @@ def signal_tree(runner_pid: int, child_pid: int | None, sig: int) -> None:
 
 
 def find_job_processes(job_id: str) -> list[psutil.Process]:
-    """Every live process whose environment marks it as part of ``job_id``."""
+    """Every live process of ``job_id``: by the process name forked descendants inherit, or by the
+    environment marker that exec'd descendants carry (``/proc/<pid>/environ`` shows the
+    environment at exec, so the job child's own marker is only visible through its name)."""
+    from .runner import job_process_name
+
+    name = job_process_name(job_id)
     found = []
-    for proc in psutil.process_iter():
+    for proc in psutil.process_iter(["name"]):
         try:
-            if proc.environ().get(JOB_MARKER) == job_id and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.info["name"] == name or proc.environ().get(JOB_MARKER) == job_id:
                 found.append(proc)
         except psutil.Error:
             continue

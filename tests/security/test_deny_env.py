@@ -64,11 +64,6 @@ print("RESULT " + json.dumps(out.to_dict() | {"value": out.value}))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN HOLE (issue 6 report): a job runs as the parent's user with its capabilities, so it can read "
-    "/proc/<parent>/environ; fix in sandbox/: drop capabilities in the job child and make the parent non-dumpable",
-)
 def test_deny_env_no_process_environment_readable_by_a_job_holds_a_secret(sabotage: str | None) -> None:
     """The parent (like app.py) got the secrets in its initial environment; a job scans /proc for them.
 
