@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import faulthandler
 import importlib
 import os
 import selectors
@@ -157,6 +158,8 @@ class _Runner:
         self.child_error: dict[str, Any] | None = None
         self.result_too_large: dict[str, int] | None = None
         self.invalid_frames: str | None = None
+        self.data_at_start: int | None = None
+        self.data_peak = 0
 
     def run(self, pid: int, res_r: int, log_r: int) -> None:
         started = time.monotonic()
@@ -180,6 +183,7 @@ class _Runner:
             "result_too_large": self.result_too_large,
             "invalid_frames": self.invalid_frames,
             "processes_killed": killed,
+            "data_growth_mb": (self.data_peak - (self.data_at_start or self.data_peak)) / (1 << 20),
             "log_tail": bytes(self.tail).decode("utf-8", "replace"),
         }
         write_json(self.job_fd, report)
@@ -196,8 +200,10 @@ class _Runner:
             sel.register(os.pidfd_open(pid), selectors.EVENT_READ, "exit")
         except (AttributeError, OSError):
             pass
+        status_path = f"/proc/{pid}/status"
         try:
             while True:
+                self._sample_data(status_path)
                 for key, _ in sel.select(_POLL_SECONDS):
                     if key.data == "exit":
                         sel.unregister(key.fd)
@@ -217,6 +223,21 @@ class _Runner:
                     return status, rusage, False
         finally:
             sel.close()
+
+    def _sample_data(self, status_path: str) -> None:
+        """Track the child's data size (what RLIMIT_DATA counts): if it then dies of SIGSEGV/SIGABRT,
+        a size near the limit is the evidence that an allocation failed inside a C library."""
+        try:
+            with open(status_path, "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmData:"):
+                        size = int(line.split()[1]) * 1024
+                        if self.data_at_start is None:
+                            self.data_at_start = size
+                        self.data_peak = max(self.data_peak, size)
+                        return
+        except (OSError, ValueError):
+            return
 
     def _read(self, fd: int, what: str) -> bool:
         """Read what is available; False at EOF or when the stream must no longer be read."""
@@ -360,6 +381,7 @@ def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobConte
     os.close(log_w)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    faulthandler.enable(file=sys.stderr, all_threads=True)  # a crash leaves its Python stack in logTail
     tmpdir = Path(spec["tmpdir"])
     os.chdir(tmpdir)
     os.environ.clear()

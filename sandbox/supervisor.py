@@ -433,7 +433,7 @@ class _Job:
             result_too_large=bool(too_large),
             cpu_seconds=float(report.get("cpu_seconds", 0.0)),
             cpu_limit=job.cpu_seconds,
-            memory_fraction=peak_mb / job.memory_mb if job.memory_mb else 0.0,
+            memory_fraction=max(peak_mb, float(report.get("data_growth_mb", 0.0))) / job.memory_mb if job.memory_mb else 0.0,
             log_tail=log_tail,
         )
         value: Any = None
