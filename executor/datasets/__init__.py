@@ -1,14 +1,13 @@
-"""Datasets for the engine: bundled samples, inline data, and (where supported) URLs.
+"""Datasets for the engine: the 14 samples, inline data, and user data by URL.
 
 Precedence: inline ``data`` > ``url`` > sample id. Every failure is a :class:`DatasetError`
 naming the node, the field and the value; every loaded frame is checked against ``[data]`` caps.
+Files are written only to the download cache (samples); user data stays in memory.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -16,41 +15,20 @@ from executor.errors import DatasetError
 from executor.limits import EngineLimits
 from sandbox.context import JobContext
 
-from .bundled import SAMPLES, load_sample
+from .base import DatasetRequest, LoadedDataset
+from .catalog import SAMPLES
+from .downloads import DownloadError
 from .inline import load_inline
+from .urls import load_url
 
-__all__ = ["DatasetRequest", "LoadedDataset", "load_dataset", "sample_ids"]
+__all__ = ["DatasetRequest", "LoadedDataset", "check_caps", "load_dataset", "sample_ids"]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _MB = 1 << 20
 
 
-@dataclass(frozen=True)
-class DatasetRequest:
-    """What a dataset node asks for, with its config keys already normalised by the engine."""
-
-    dataset_id: str | None = None
-    is_sample: bool | None = None
-    url: str | None = None
-    data: str | list[Any] | None = None
-    name: str | None = None
-    node_id: str | None = None
-
-
-@dataclass
-class LoadedDataset:
-    frame: pd.DataFrame
-    name: str
-    source: str
-    default_target: str | None = None
-    problem_types: list[str] = field(default_factory=list)
-    text_columns: list[str] = field(default_factory=list)
-    date_columns: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 def sample_ids() -> list[str]:
-    """Every sample dataset id this worker can load."""
+    """Every sample dataset id this worker can load (contract §7)."""
     return sorted(SAMPLES)
 
 
@@ -58,25 +36,49 @@ def load_dataset(req: DatasetRequest, *, limits: EngineLimits, ctx: JobContext |
     """Load what ``req`` names, or raise DatasetError."""
     if req.data is not None:
         loaded = load_inline(req.data, limits=limits.data, node_id=req.node_id, name=req.name)
+        field_name = "data"
     elif req.url:
-        loaded = _load_url(req, limits, ctx)
+        loaded = load_url(req.url, limits=limits, node_id=req.node_id, name=req.name)
+        field_name = "dataset_url"
     elif req.dataset_id:
-        loaded = _load_by_id(req)
+        loaded = _load_by_id(req, limits)
+        field_name = "dataset_id"
     else:
         raise DatasetError(
-            "No dataset selected: set dataset_id (a sample id or a user dataset with dataset_url) or inline data",
+            "No dataset selected: set dataset_id (a sample id, or a user dataset with dataset_url) or inline data",
             node_id=req.node_id,
             field="dataset_id",
         )
-    check_caps(loaded.frame, limits, req.node_id, field_name="data" if req.data is not None else "dataset_id")
+    check_caps(loaded.frame, limits, req.node_id, field_name=field_name)
     return loaded
 
 
-def _load_by_id(req: DatasetRequest) -> LoadedDataset:
+def _load_by_id(req: DatasetRequest, limits: EngineLimits) -> LoadedDataset:
     dataset_id = str(req.dataset_id).strip()
     key = dataset_id.removeprefix("sample-")
-    if key in SAMPLES:
-        return load_sample(key, node_id=req.node_id)
+    spec = SAMPLES.get(key)  # a fixed catalog: an id is a dict key, never part of a path
+    if spec is not None:
+        warnings: list[str] = []
+        try:
+            frame = spec.load(limits, warnings)
+        except DownloadError as exc:
+            raise DatasetError(
+                f"Sample dataset {key!r} is not available: {exc}", node_id=req.node_id, field="dataset_id", value=key
+            ) from exc
+        except (OSError, ValueError, ImportError) as exc:  # a broken install: still a coded answer
+            raise DatasetError(
+                f"Sample dataset {key!r} could not be loaded: {exc}", node_id=req.node_id, field="dataset_id", value=key
+            ) from exc
+        return LoadedDataset(
+            frame=frame,
+            name=spec.name,
+            source=f"sample:{key}",
+            default_target=spec.target,
+            problem_types=list(spec.problem_types),
+            text_columns=list(spec.text_columns),
+            date_columns=list(spec.date_columns),
+            warnings=warnings,
+        )
     if _UUID.match(dataset_id) or req.is_sample is False:
         raise DatasetError(
             f"User dataset {dataset_id!r} cannot be loaded: the request carries only its id. Send a presigned "
@@ -91,16 +93,6 @@ def _load_by_id(req: DatasetRequest) -> LoadedDataset:
         field="dataset_id",
         value=dataset_id,
     )
-
-
-def _load_url(req: DatasetRequest, limits: EngineLimits, ctx: JobContext | None) -> LoadedDataset:
-    try:
-        from .remote import load_url
-    except ImportError:
-        raise DatasetError(
-            "Loading datasets by URL is not available in this worker", node_id=req.node_id, field="dataset_url"
-        ) from None
-    return load_url(req.url or "", limits=limits, ctx=ctx, node_id=req.node_id, name=req.name)
 
 
 def check_caps(frame: pd.DataFrame, limits: EngineLimits, node_id: str | None, *, field_name: str) -> None:

