@@ -103,17 +103,11 @@ def test_fuzz_http_malformed_bodies_get_one_json_result(fuzz_server: str, body: 
     _exchange(fuzz_server, body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (issue 6 report): a JSON-escaped lone surrogate or an integer beyond 64 bits reaches Sandbox.run, "
-    "whose orjson payload dump raises TypeError -> internal_error; service/request.py parse_request should refuse "
-    "it as invalid_request",
-)
 @pytest.mark.parametrize("body", UNPASSABLE, ids=["lone-high", "lone-low", "int-beyond-64-bits"])
 def test_fuzz_http_unpassable_values_are_refused_not_an_internal_error(fuzz_server: str, body: str) -> None:
     """JSON allows a lone-surrogate escape and any integer; neither can be re-encoded for the child."""
     code = _exchange(fuzz_server, body)
-    assert code != "internal_error", "a value the child cannot receive made the worker fail internally"
+    assert code == "invalid_request", "a value the child cannot receive must be refused as invalid_request"
 
 
 def test_fuzz_http_server_still_serves_a_good_workflow_afterwards(fuzz_server: str) -> None:
