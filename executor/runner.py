@@ -34,6 +34,8 @@ class _Run:
         self.plots: dict[str, list[dict[str, Any]]] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.current: str | None = None
+        self.outputs: dict[str, Any] = {}
+        """What a node returned that the result shows as-is (fault nodes, e.g. report_env)."""
         models = self.graph.of_type("model")
         self.used = {nid for m in models for nid in self.graph.chain(m)}
         for m in models:
@@ -48,8 +50,10 @@ class _Run:
             self.ctx.emit({"type": "progress", "node": nid, "nodeType": node.type, "index": i, "total": len(order)})
             started = time.perf_counter()
             status = self._node(nid, node.type, node.config)
-            self.nodes.append({"id": nid, "type": node.type, "status": status,
-                               "seconds": round(time.perf_counter() - started, 4)})
+            entry = {"id": nid, "type": node.type, "status": status, "seconds": round(time.perf_counter() - started, 4)}
+            if nid in self.outputs:
+                entry["output"] = self.outputs[nid]
+            self.nodes.append(entry)
         self.current = None
         return self._envelope()
 
@@ -59,7 +63,9 @@ class _Run:
 
             assert isinstance(cfg, FaultConfig)
             params = {k: v for k, v in cfg.model_dump().items() if k != "kind"}
-            run_fault(cfg.kind, params, self.ctx)
+            output = run_fault(cfg.kind, params, self.ctx)
+            if output is not None:
+                self.outputs[nid] = output
             return "completed"
         if nid not in self.used:
             self.warnings.append(f"[{nid}] is not connected to any model and was skipped")
