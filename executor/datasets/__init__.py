@@ -32,7 +32,9 @@ def sample_ids() -> list[str]:
     return sorted(SAMPLES)
 
 
-def load_dataset(req: DatasetRequest, *, limits: EngineLimits, ctx: JobContext | None = None) -> LoadedDataset:
+def load_dataset(
+    req: DatasetRequest, *, limits: EngineLimits, ctx: JobContext | None = None
+) -> LoadedDataset:
     """Load what ``req`` names, or raise DatasetError."""
     if req.data is not None:
         loaded = load_inline(req.data, limits=limits.data, node_id=req.node_id, name=req.name)
@@ -63,11 +65,17 @@ def _load_by_id(req: DatasetRequest, limits: EngineLimits) -> LoadedDataset:
             frame = spec.load(limits, warnings)
         except DownloadError as exc:
             raise DatasetError(
-                f"Sample dataset {key!r} is not available: {exc}", node_id=req.node_id, field="dataset_id", value=key
+                f"Sample dataset {key!r} is not available: {exc}",
+                node_id=req.node_id,
+                field="dataset_id",
+                value=key,
             ) from exc
         except (OSError, ValueError, ImportError) as exc:  # a broken install: still a coded answer
             raise DatasetError(
-                f"Sample dataset {key!r} could not be loaded: {exc}", node_id=req.node_id, field="dataset_id", value=key
+                f"Sample dataset {key!r} could not be loaded: {exc}",
+                node_id=req.node_id,
+                field="dataset_id",
+                value=key,
             ) from exc
         return LoadedDataset(
             frame=frame,

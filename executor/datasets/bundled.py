@@ -13,7 +13,9 @@ import pandas as pd
 __all__ = ["AIR_PASSENGERS", "BOSTON_COLUMNS", "air_passengers", "boston_housing", "sklearn_loader"]
 
 
-def sklearn_loader(loader_name: str, column_names: Callable[[Any], list[str]] | None = None) -> Callable[[], pd.DataFrame]:
+def sklearn_loader(
+    loader_name: str, column_names: Callable[[Any], list[str]] | None = None
+) -> Callable[[], pd.DataFrame]:
     """A loader shaped like the platform's: feature columns plus ``target`` with numeric codes."""
 
     def load() -> pd.DataFrame:

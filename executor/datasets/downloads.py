@@ -24,7 +24,7 @@ from executor.limits import EngineLimits
 
 from . import remote
 
-__all__ = ["DownloadError", "DownloadSpec", "cache_dir", "load_download"]
+__all__ = ["DownloadError", "DownloadSpec", "cache_dir", "limit_hint", "load_download"]
 
 _MB = 1 << 20
 
@@ -44,10 +44,22 @@ class DownloadSpec:
     parse: Callable[[bytes, EngineLimits], pd.DataFrame]
 
 
+def limit_hint(kind: str, limits: EngineLimits) -> str:
+    """The limits.toml setting behind a size or time refusal, for the message."""
+    dl = limits.download
+    if kind == "too_large":
+        return f" (limits.toml [download] max_download_mb = {dl.max_download_mb})"
+    if kind == "timeout":
+        return f" (limits.toml [download] timeout_seconds = {dl.timeout_seconds:g})"
+    return ""
+
+
 def cache_dir(limits: EngineLimits) -> Path:
     """``[download] cache_dir``, or ``~/.cache/automl-worker/datasets`` when it is empty."""
     configured = limits.download.cache_dir
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "automl-worker" / "datasets"
+    return (
+        Path(configured).expanduser() if configured else Path.home() / ".cache" / "automl-worker" / "datasets"
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -113,7 +125,9 @@ def load_download(spec: DownloadSpec, limits: EngineLimits, warnings: list[str])
         cached = _read_cache(path)
         if cached is not None:
             if spec.sha256 is None:
-                warnings.append(f"sample {spec.key!r} has no pinned checksum; the cached copy is the one first fetched")
+                warnings.append(
+                    f"sample {spec.key!r} has no pinned checksum; the cached copy is the one first fetched"
+                )
             return cached
     dl = limits.download
     try:
@@ -124,7 +138,10 @@ def load_download(spec: DownloadSpec, limits: EngineLimits, warnings: list[str])
             allowed_hosts=dl.allowed_hosts,
         )
     except remote.FetchError as exc:
-        raise DownloadError(f"it is not cached and could not be downloaded from {spec.url}: {exc}") from exc
+        hint = limit_hint(exc.kind, limits)
+        raise DownloadError(
+            f"it is not cached and could not be downloaded from {spec.url}: {exc}{hint}"
+        ) from exc
     digest = _sha256(fetched.data)
     if spec.sha256 is not None and digest != spec.sha256:
         raise DownloadError(

@@ -107,7 +107,9 @@ def _records_frame(obj: Any) -> pd.DataFrame:
         if len(lengths) != 1:
             raise FormatError("JSON columns have different lengths")
         return pd.DataFrame(obj)
-    raise FormatError("JSON must be a list of records, {\"data\": [records]}, or an object of equal-length columns")
+    raise FormatError(
+        'JSON must be a list of records, {"data": [records]}, or an object of equal-length columns'
+    )
 
 
 def _read_json(data: bytes, limits: DataLimits) -> pd.DataFrame:
@@ -122,11 +124,15 @@ def _read_json(data: bytes, limits: DataLimits) -> pd.DataFrame:
             raise FormatError(f"JSON cannot be parsed: {first}") from None
     frame = _records_frame(obj)
     if limits.max_rows and len(frame) > limits.max_rows:
-        raise FormatError(f"JSON has {len(frame)} rows, over the limit of {limits.max_rows} (limits.toml [data] max_rows)")
+        raise FormatError(
+            f"JSON has {len(frame)} rows, over the limit of {limits.max_rows} (limits.toml [data] max_rows)"
+        )
     return frame
 
 
-def parse_table(data: bytes, *, path: str, content_type: str | None, limits: DataLimits) -> tuple[pd.DataFrame, str]:
+def parse_table(
+    data: bytes, *, path: str, content_type: str | None, limits: DataLimits
+) -> tuple[pd.DataFrame, str]:
     """The table in ``data`` and the format it was read as; raises :class:`FormatError`."""
     if not data.strip():
         raise FormatError("the file is empty")

@@ -16,9 +16,35 @@ _STATES = (
     "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO "
     "MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
 ).split()
-_CATEGORY_ROOTS = ("grocery", "fuel", "travel", "dining", "electronics", "apparel", "health", "home", "games", "online")
+_CATEGORY_ROOTS = (
+    "grocery",
+    "fuel",
+    "travel",
+    "dining",
+    "electronics",
+    "apparel",
+    "health",
+    "home",
+    "games",
+    "online",
+)
 _CATEGORY_KINDS = ("store", "service", "subscription", "marketplace", "wholesale")
-_SYLLABLES = ("ash", "ber", "cal", "dor", "el", "fen", "glen", "har", "ing", "ton", "ville", "wood", "field", "port")
+_SYLLABLES = (
+    "ash",
+    "ber",
+    "cal",
+    "dor",
+    "el",
+    "fen",
+    "glen",
+    "har",
+    "ing",
+    "ton",
+    "ville",
+    "wood",
+    "field",
+    "port",
+)
 
 
 def synthetic_imbalanced() -> pd.DataFrame:

@@ -17,7 +17,9 @@ __all__ = ["load_inline"]
 _MB = 1 << 20
 
 
-def load_inline(data: str | list[Any], *, limits: DataLimits, node_id: str | None, name: str | None) -> LoadedDataset:
+def load_inline(
+    data: str | list[Any], *, limits: DataLimits, node_id: str | None, name: str | None
+) -> LoadedDataset:
     """A frame from inline CSV text or records, or DatasetError (``field="data"``)."""
     if isinstance(data, str):
         if limits.max_dataset_mb and len(data.encode("utf-8", "replace")) > limits.max_dataset_mb * _MB:
@@ -42,12 +44,16 @@ def load_inline(data: str | list[Any], *, limits: DataLimits, node_id: str | Non
             )
         if not data or not all(isinstance(row, dict) for row in data):
             raise DatasetError(
-                "Inline data must be CSV text or a non-empty list of records (objects)", node_id=node_id, field="data"
+                "Inline data must be CSV text or a non-empty list of records (objects)",
+                node_id=node_id,
+                field="data",
             )
         frame = pd.DataFrame.from_records(data)
     else:
         raise DatasetError(
-            f"Inline data must be CSV text or a list of records, got {type(data).__name__}", node_id=node_id, field="data"
+            f"Inline data must be CSV text or a list of records, got {type(data).__name__}",
+            node_id=node_id,
+            field="data",
         )
     if frame.empty or frame.shape[1] == 0:
         raise DatasetError("Inline data has no rows or no columns", node_id=node_id, field="data")

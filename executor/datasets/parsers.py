@@ -127,7 +127,9 @@ def credit_fraud(data: bytes, limits: EngineLimits) -> pd.DataFrame:
         kept = chunk[~is_fraud].assign(_draw=draw[~is_fraud])
         normals.append(kept.nsmallest(CREDIT_FRAUD_ROWS, "_draw"))
     fraud = pd.concat(frauds)
-    normal = pd.concat(normals).nsmallest(max(CREDIT_FRAUD_ROWS - len(fraud), 0), "_draw").drop(columns="_draw")
+    normal = (
+        pd.concat(normals).nsmallest(max(CREDIT_FRAUD_ROWS - len(fraud), 0), "_draw").drop(columns="_draw")
+    )
     frame = pd.concat([fraud, normal]).sort_values("Time", kind="stable").reset_index(drop=True)
     frame["Class"] = frame["Class"].astype("int64")
     return frame

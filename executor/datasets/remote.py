@@ -145,7 +145,11 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        try:
+            self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        except BaseException:
+            raw.close()
+            raise
 
 
 class _Deadline:
@@ -206,7 +210,9 @@ def _open(url: str, allowed_hosts: Sequence[str], deadline: _Deadline) -> http.c
 def _read_body(resp: http.client.HTTPResponse, url: str, max_bytes: int, deadline: _Deadline) -> bytes:
     length = resp.getheader("Content-Length")
     if length and length.strip().isdigit() and int(length) > max_bytes:
-        raise FetchError(f"the file is {int(length)} bytes, over the limit of {max_bytes}", kind="too_large", url=url)
+        raise FetchError(
+            f"the file is {int(length)} bytes, over the limit of {max_bytes} bytes", kind="too_large", url=url
+        )
     body = bytearray()
     while True:
         chunk = resp.read1(_CHUNK) if hasattr(resp, "read1") else resp.read(_CHUNK)
@@ -232,17 +238,22 @@ def fetch(
     current = url
     for _hop in range(max_redirects + 1):
         conn = _open(current, allowed_hosts, deadline)
-        deadline.arm(conn, current)
+        resp: http.client.HTTPResponse | None = None
         try:
+            deadline.arm(conn, current)
             parts = urlsplit(current)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            conn.request("GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "automl-worker"})
+            conn.request(
+                "GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "automl-worker"}
+            )
             resp = conn.getresponse()
             if resp.status in _REDIRECTS and resp.getheader("Location"):
                 current = urljoin(current, resp.getheader("Location", ""))
                 continue
             if resp.status != 200:
-                raise FetchError(f"the server answered HTTP {resp.status} {resp.reason}", kind="http", url=current)
+                raise FetchError(
+                    f"the server answered HTTP {resp.status} {resp.reason}", kind="http", url=current
+                )
             data = _read_body(resp, current, max_bytes, deadline)
             return Fetched(data=data, url=current, content_type=resp.getheader("Content-Type"))
         except FetchError:
@@ -253,5 +264,7 @@ def fetch(
             raise FetchError(f"the download failed ({exc})", kind="network", url=current) from None
         finally:
             deadline.cancel()
+            if resp is not None:
+                resp.close()
             conn.close()
     raise FetchError(f"more than {max_redirects} redirects", kind="refused", url=current)

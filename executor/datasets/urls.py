@@ -9,6 +9,7 @@ from executor.limits import EngineLimits
 
 from . import remote
 from .base import LoadedDataset
+from .downloads import limit_hint
 from .formats import FormatError, parse_table
 
 __all__ = ["load_url"]
@@ -34,16 +35,15 @@ def load_url(url: str, *, limits: EngineLimits, node_id: str | None, name: str |
             allowed_hosts=dl.allowed_hosts,
         )
     except remote.FetchError as exc:
-        hint = {
-            "too_large": f" (limits.toml [download] max_download_mb = {dl.max_download_mb})",
-            "timeout": f" (limits.toml [download] timeout_seconds = {dl.timeout_seconds:g})",
-        }.get(exc.kind, "")
+        hint = limit_hint(exc.kind, limits)
         verb = "refused" if exc.kind == "refused" else "could not be downloaded"
         raise DatasetError(
             f"Dataset URL {verb}: {exc}{hint}", node_id=node_id, field="dataset_url", value=shown
         ) from exc
     try:
-        frame, fmt = parse_table(fetched.data, path=fetched.url, content_type=fetched.content_type, limits=limits.data)
+        frame, fmt = parse_table(
+            fetched.data, path=fetched.url, content_type=fetched.content_type, limits=limits.data
+        )
     except FormatError as exc:
         raise DatasetError(
             f"Dataset at the URL cannot be read: {exc}", node_id=node_id, field="dataset_url", value=shown

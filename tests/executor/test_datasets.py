@@ -50,7 +50,13 @@ def test_sample_ids_are_exactly_the_contract_catalog() -> None:
 @pytest.mark.parametrize("key, shape, target, problems, text, dates", OFFLINE)
 @pytest.mark.parametrize("prefix", ["", "sample-"])
 def test_offline_samples_load_with_the_contract_shape_and_hints(
-    key: str, shape: tuple[int, int], target: str, problems: list[str], text: list[str], dates: list[str], prefix: str
+    key: str,
+    shape: tuple[int, int],
+    target: str,
+    problems: list[str],
+    text: list[str],
+    dates: list[str],
+    prefix: str,
 ) -> None:
     got = _load(DatasetRequest(dataset_id=prefix + key, is_sample=True, node_id="dataset-1"))
     assert got.frame.shape == shape
@@ -107,7 +113,9 @@ def test_synthetic_samples_are_deterministic_and_shaped_as_described() -> None:
         "transaction_id", "merchant_id", "category", "city", "state", "amount", "hour", "day_of_week",
         "is_weekend", "is_fraud",
     ]  # fmt: skip
-    assert tx["transaction_id"].is_unique and tx["merchant_id"].nunique() > 1000 and tx["city"].nunique() > 300
+    assert (
+        tx["transaction_id"].is_unique and tx["merchant_id"].nunique() > 1000 and tx["city"].nunique() > 300
+    )
     assert tx["category"].nunique() == 50 and 0.005 < tx["is_fraud"].mean() < 0.1
     assert (tx["is_weekend"] == (tx["day_of_week"] >= 5)).all()
 
@@ -115,7 +123,10 @@ def test_synthetic_samples_are_deterministic_and_shaped_as_described() -> None:
 @pytest.mark.parametrize(
     "req, match",
     [
-        (DatasetRequest(dataset_id="mnist"), r"Unknown sample dataset 'mnist' \(available: air_passengers, .*wine\)"),
+        (
+            DatasetRequest(dataset_id="mnist"),
+            r"Unknown sample dataset 'mnist' \(available: air_passengers, .*wine\)",
+        ),
         (DatasetRequest(dataset_id="../../etc/passwd"), "Unknown sample dataset '../../etc/passwd'"),
         (DatasetRequest(dataset_id="sample-../iris"), "Unknown sample dataset 'sample-../iris'"),
         (DatasetRequest(dataset_id="/etc/passwd"), "Unknown sample dataset"),
@@ -123,7 +134,10 @@ def test_synthetic_samples_are_deterministic_and_shaped_as_described() -> None:
             DatasetRequest(dataset_id="3f2b8c1e-9a4d-4e2f-8b6a-1c2d3e4f5a6b"),
             "User dataset '3f2b8c1e-.*' cannot be loaded: .*`dataset_url`.*inline `data`",
         ),
-        (DatasetRequest(dataset_id="my-upload", is_sample=False), "User dataset 'my-upload' cannot be loaded"),
+        (
+            DatasetRequest(dataset_id="my-upload", is_sample=False),
+            "User dataset 'my-upload' cannot be loaded",
+        ),
         (DatasetRequest(), "No dataset selected"),
         (DatasetRequest(data=""), "Inline CSV data is empty"),
         (DatasetRequest(data=[]), "non-empty list of records"),
@@ -169,7 +183,9 @@ CAPS = [
 
 
 @pytest.mark.parametrize("cap, value, data, match", CAPS)
-def test_data_caps_refuse_then_can_be_raised_and_disabled(cap: str, value: int, data: str, match: str) -> None:
+def test_data_caps_refuse_then_can_be_raised_and_disabled(
+    cap: str, value: int, data: str, match: str
+) -> None:
     with pytest.raises(DatasetError, match=match):
         _load(DatasetRequest(data=data, node_id="d"), EngineLimits(data=DataLimits(**{cap: value})))
     big = _load(DatasetRequest(data=data), EngineLimits(data=DataLimits(**{cap: value * 100})))

@@ -12,7 +12,7 @@ from executor.datasets import DatasetRequest, LoadedDataset, load_dataset
 from executor.errors import DatasetError
 from executor.limits import EngineLimits
 from sandbox.context import JobContext
-from tests.executor.test_remote_support import LocalServer, fake_dns, limits, server  # noqa: F401
+from tests.executor.test_remote_support import LocalServer, fake_dns_fixture, limits, server_fixture  # noqa: F401
 
 FRAME = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x", "y", "x", "z"], "target": [0, 1, 0, 1]})
 
@@ -45,7 +45,11 @@ FORMATS = [
     ("/data.csv", "csv", {}),
     ("/data.tsv", "tsv", {}),
     ("/data.parquet", "parquet", {}),
-    ("/data.parquet?X-Amz-Signature=abc&X-Amz-Expires=300", "parquet", {"Content-Type": "binary/octet-stream"}),
+    (
+        "/data.parquet?X-Amz-Signature=abc&X-Amz-Expires=300",
+        "parquet",
+        {"Content-Type": "binary/octet-stream"},
+    ),
     ("/data.json", "records", {}),
     ("/data.json", "wrapped", {}),
     ("/data.json", "columns", {}),
@@ -60,7 +64,9 @@ FORMATS = [
 
 
 @pytest.mark.parametrize("path, body, headers", FORMATS)
-def test_each_format_loads_the_same_table(path: str, body: str, headers: dict[str, str], server: LocalServer) -> None:
+def test_each_format_loads_the_same_table(
+    path: str, body: str, headers: dict[str, str], server: LocalServer
+) -> None:
     server.serve(path.split("?", 1)[0], BODIES[body], headers=headers)
     got = _load(server.url(path))
     assert got.source == "url" and got.name == path.split("?")[0].rsplit("/", 1)[-1]

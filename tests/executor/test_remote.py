@@ -10,7 +10,7 @@ import pytest
 
 from executor.datasets import remote
 from executor.datasets.remote import FetchError, address_class, check_url, fetch
-from tests.executor.test_remote_support import LocalServer, fake_dns, server  # noqa: F401
+from tests.executor.test_remote_support import LocalServer, fake_dns_fixture, server_fixture  # noqa: F401
 
 MB = 1 << 20
 
@@ -105,7 +105,9 @@ def test_fetch_refuses_every_internal_address_before_connecting(
     host: str, fake_dns: list[str], server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connects: list[Any] = []
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: connects.append(a) or (_ for _ in ()).throw(OSError))
+    monkeypatch.setattr(
+        socket, "create_connection", lambda *a, **k: connects.append(a) or (_ for _ in ()).throw(OSError)
+    )
     url = server.serve("/data.csv", "a,b\n1,2\n").replace("127.0.0.1", host)
     with pytest.raises(FetchError, match="only public addresses") as info:
         _fetch(url, allowed=())
@@ -113,7 +115,9 @@ def test_fetch_refuses_every_internal_address_before_connecting(
     assert connects == [] and server.hits == []
 
 
-def test_allowed_hosts_let_an_operator_fetch_a_named_internal_host(fake_dns: list[str], server: LocalServer) -> None:
+def test_allowed_hosts_let_an_operator_fetch_a_named_internal_host(
+    fake_dns: list[str], server: LocalServer
+) -> None:
     url = server.serve("/data.csv", "a,b\n1,2\n").replace("127.0.0.1", "files.test")
     got = _fetch(url, allowed=("files.test",))
     assert got.data == b"a,b\n1,2\n"
@@ -151,7 +155,9 @@ def test_fetch_connects_to_the_address_it_checked_without_resolving_again(
         ("ftp://127.0.0.1/data.csv", "scheme 'ftp'"),
     ],
 )
-def test_each_redirect_is_checked_again(location: str, match: str, fake_dns: list[str], server: LocalServer) -> None:
+def test_each_redirect_is_checked_again(
+    location: str, match: str, fake_dns: list[str], server: LocalServer
+) -> None:
     server.serve("/data.csv", "secret\n1\n")
     url = server.serve("/go", status=302, headers={"Location": location.format(port=server.port)})
     with pytest.raises(FetchError, match=match):
@@ -194,7 +200,9 @@ def test_a_slow_server_hits_the_whole_download_timeout(route: dict[str, float], 
     "status, kind, match",
     [(404, "http", "HTTP 404"), (500, "http", "HTTP 500"), (302, "http", "HTTP 302")],
 )
-def test_http_errors_are_reported_with_their_status(status: int, kind: str, match: str, server: LocalServer) -> None:
+def test_http_errors_are_reported_with_their_status(
+    status: int, kind: str, match: str, server: LocalServer
+) -> None:
     url = server.serve("/x", b"nope", status=status)
     with pytest.raises(FetchError, match=match) as info:
         _fetch(url)

@@ -77,7 +77,9 @@ class LocalServer:
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
@@ -93,8 +95,8 @@ class LocalServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
+@pytest.fixture(name="server")
+def server_fixture() -> Iterator[LocalServer]:
     srv = LocalServer()
     try:
         yield srv
@@ -122,8 +124,8 @@ FAKE_DNS: dict[str, list[str]] = {
 """Names the fake resolver knows; every other name fails, so no test ever uses real DNS."""
 
 
-@pytest.fixture
-def fake_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+@pytest.fixture(name="fake_dns")
+def fake_dns_fixture(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Resolve ``*.test`` names from FAKE_DNS and literals as literals; returns the names looked up."""
     real = socket.getaddrinfo
     looked_up: list[str] = []
