@@ -43,6 +43,8 @@ class QueueLimits(BaseModel):
     max_concurrent_jobs: int = Field(2, ge=1, le=64)
     max_waiting: int = Field(8, ge=0, le=10_000)
     request_deadline_seconds: float = Field(240, gt=0)
+    max_ui_sessions: int = Field(64, ge=1, le=100_000)
+    """Sessions whose UI state Gradio keeps in the parent (every API call opens one)."""
 
 
 class RequestLimits(BaseModel):

@@ -147,6 +147,9 @@ def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi
     q = worker.settings.queue
     threads = max(40, 4 * (q.max_concurrent_jobs + q.max_waiting) + 8)
     blocks.max_threads = threads
+    # Gradio keeps per-session UI state (a copy of the whole UI config) for every session, and
+    # every /call request is a new session: cap it, or the parent grows ~150 KB per request.
+    blocks.state_session_capacity = q.max_ui_sessions
     blocks.queue(max_size=None, default_concurrency_limit=None)
     blocks._queue.max_thread_count = threads
     return gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
