@@ -41,6 +41,8 @@ class DownloadLimits(BaseModel):
     timeout_seconds: float = Field(30, gt=0)
     allowed_hosts: list[str] = []
     cache_dir: str = ""
+    max_redirects: int = Field(5, ge=0, le=20)
+    """Redirects followed per download, each re-checked like the first URL."""
 
 
 class SearchLimits(BaseModel):

@@ -136,6 +136,7 @@ def load_download(spec: DownloadSpec, limits: EngineLimits, warnings: list[str])
             max_bytes=dl.max_download_mb * _MB,
             timeout_seconds=dl.timeout_seconds,
             allowed_hosts=dl.allowed_hosts,
+            max_redirects=dl.max_redirects,
         )
     except remote.FetchError as exc:
         hint = limit_hint(exc.kind, limits)

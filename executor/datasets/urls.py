@@ -33,6 +33,7 @@ def load_url(url: str, *, limits: EngineLimits, node_id: str | None, name: str |
             max_bytes=dl.max_download_mb * _MB,
             timeout_seconds=dl.timeout_seconds,
             allowed_hosts=dl.allowed_hosts,
+            max_redirects=dl.max_redirects,
         )
     except remote.FetchError as exc:
         hint = limit_hint(exc.kind, limits)

@@ -11,7 +11,10 @@ from typing import Any
 SAMPLE_LOADERS: list[tuple[str, str]] = [("executor.datasets", "load_dataset")]
 """(module, function) that turn a dataset id into a frame."""
 
-URL_CHECKERS: list[tuple[str, str]] = []
+URL_CHECKERS: list[tuple[str, str]] = [
+    ("executor.datasets.remote", "check_url"),
+    ("executor.datasets.remote", "check_address"),
+]
 """(module, function) that refuse a URL or an address (raise on refusal, return on success)."""
 
 
