@@ -38,6 +38,7 @@ FAKE_DNS = {
     "metadata.test": "169.254.169.254",
     "intranet.test": "10.1.2.3",
     "v6loop.test": "::1",
+    "localhost": "127.0.0.1",  # what /etc/hosts says; the test resolver does no real lookups
 }
 
 
