@@ -175,12 +175,18 @@ def job_processes() -> list[int]:
     return left
 
 
-def job_dirs(server_pid: int) -> list[str]:
-    return [d for d in glob.glob(os.path.join(tempfile.gettempdir(), "sandbox-jobs-*", "job-*"))]
+def job_dirs(since: float) -> list[str]:
+    """Job temp dirs created since ``since`` (a time.time()) that still exist."""
+    pattern = os.path.join(tempfile.gettempdir(), "sandbox-jobs-*", "job-*")
+    return [d for d in glob.glob(pattern) if os.path.getmtime(d) >= since]
 
 
-def soak(requests: int, clients: int, seed: int = 0) -> dict[str, Any]:
-    url, proc, log_path = start_server(SOAK_LIMITS)
+def soak(requests: int, clients: int, seed: int = 0, limits_text: str = SOAK_LIMITS) -> dict[str, Any]:
+    import tomllib
+
+    deadline = float(tomllib.loads(limits_text)["queue"]["request_deadline_seconds"])
+    began = time.time()
+    url, proc, log_path = start_server(limits_text)
     try:
         server = server_tree(proc)
         bodies = workflow_bodies()
@@ -229,7 +235,7 @@ def soak(requests: int, clients: int, seed: int = 0) -> dict[str, Any]:
             "p50_s": statistics.median(latencies),
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))],
             "max_s": latencies[-1],
-            "deadline_s": 60,
+            "deadline_s": deadline,
             "throughput_rps": len(results) / elapsed,
             "server_rss_before_mb": rss0 / (1 << 20),
             "server_rss_after_mb": server.memory_info().rss / (1 << 20),
@@ -237,7 +243,7 @@ def soak(requests: int, clients: int, seed: int = 0) -> dict[str, Any]:
             "server_fds_before": fds0,
             "server_fds_after": server.num_fds(),
             "processes_left": len(job_processes()),
-            "temp_dirs_left": len(job_dirs(proc.pid)),
+            "temp_dirs_left": len(job_dirs(began)),
         }
     finally:
         stop_server(proc)
