@@ -95,7 +95,7 @@ def main() -> int:
     dataset = {"dataset_id": "california_housing"} if real else {"data": synthetic_csv(), "dataset_name": "california-shaped"}
     payload = {"workflow": workflow(dataset), "limits": settings.engine_limits(), "fault_injection": False,
                "request_id": "bench-depth"}
-    preload = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry"]
+    preload = ["executor.preload"]
     with Sandbox(settings.job, settings.guards, preload=preload, extra_env={"MPLBACKEND": "Agg"}) as sb:
         started = time.perf_counter()
         outcome = sb.run("executor.entry:run", payload)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from sandbox import Sandbox
 
-        preload = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry"]
+        preload = ["executor.preload"]
         with Sandbox(settings.job, settings.guards, preload=preload,
                      fault_injection=settings.testing.fault_injection) as sb:
             envelope = _sandbox_envelope(sb.run("executor.entry:run", payload))

@@ -36,7 +36,7 @@ __all__ = ["ENGINE_TARGET", "PRELOAD", "Worker"]
 log = logging.getLogger("service.requests")
 
 ENGINE_TARGET = "executor.entry:run"
-PRELOAD = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry", "executor.runner"]
+PRELOAD = ["executor.preload"]
 """Modules the warm template imports once, so a job starts with them loaded."""
 
 ProgressCallback = Callable[[dict[str, Any]], None]

@@ -20,7 +20,7 @@ FUZZ_LIMITS = JobLimits(
     max_result_mb=16,
     threads=1,
 )
-PRELOAD = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry"]
+PRELOAD = ["executor.preload"]
 
 
 @pytest.fixture(scope="session")

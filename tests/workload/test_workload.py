@@ -40,7 +40,7 @@ WORKLOAD_LIMITS = JobLimits(
     max_result_mb=16,
     threads=1,
 )
-PRELOAD = ["numpy", "pandas", "sklearn", "xgboost", "matplotlib", "executor.entry"]
+PRELOAD = ["executor.preload"]
 
 
 def engine_limits(**data: int) -> dict[str, Any]:
