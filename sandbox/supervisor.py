@@ -94,6 +94,7 @@ class Sandbox:
         base_env.update({var: str(self.threads) for var in THREAD_ENV_VARS})
         base_env.update(extra_env or {})
         self._job_env = base_env
+        self._extra_env_keys = set(extra_env or {})
         self._template = Template(
             preload=["threadpoolctl", "sandbox.faults", *preload], env={**base_env, **_TEMPLATE_ENV}, start_seconds=guards.template_start_seconds
         )
@@ -128,8 +129,11 @@ class Sandbox:
     # -- introspection ------------------------------------------------------------------------
 
     def allowed_env_keys(self) -> set[str]:
-        """Every variable a job may see (the allow-list, thread caps, extra_env, per-job paths)."""
-        return set(self._job_env) | {"TMPDIR", "TMP", "TEMP", "HOME", JOB_MARKER}
+        """Every variable a job may see by policy: the default allow-list, the thread caps, the
+        caller's ``extra_env`` and the per-job paths (not whatever ``env_allow`` was passed, so the
+        self-check notices a widened allow-list)."""
+        return set(DEFAULT_ENV_ALLOW) | set(THREAD_ENV_VARS) | self._extra_env_keys | {
+            "TMPDIR", "TMP", "TEMP", "HOME", JOB_MARKER}
 
     def layers(self) -> list[dict[str, Any]]:
         return guard_layers(self.job, self.guards, self.container, threads=self.threads)

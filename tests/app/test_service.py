@@ -150,3 +150,22 @@ def test_quick_train_builds_a_connected_workflow_for_each_problem_type() -> None
 def test_values_the_child_cannot_receive_are_an_invalid_request(raw: str) -> None:
     with pytest.raises(RequestError, match="cannot be passed on"):
         parse_request(raw, CAPS)
+
+
+def test_a_guard_failing_its_self_check_makes_health_degraded() -> None:
+    from service.config import Settings
+    from service.status import health_report
+    from service.worker import Worker
+
+    class _LiveSandbox:  # health only reads the sandbox's status
+        def status(self) -> dict:
+            return {"template": {"alive": True}, "layers": [], "container": {}, "calibrated": {}}
+
+    worker = Worker(Settings(), self_check=False)
+    worker.sandbox = _LiveSandbox()  # type: ignore[assignment]
+    worker.self_check = [{"name": "memory", "expected": "memory_exceeded", "got": None, "ok": False, "detail": "no"}]
+    health = health_report(worker)
+    assert health["status"] == "degraded"
+    assert health["selfCheck"] == {"ok": False, "failing": ["memory"], "probes": worker.self_check}
+    worker.self_check = [{**worker.self_check[0], "ok": True, "got": "memory_exceeded"}]
+    assert health_report(worker)["status"] == "ok"

@@ -128,3 +128,16 @@ def test_per_run_limits_replace_the_sandbox_limits(sandbox: Sandbox) -> None:
     outcome = sandbox.run("sandbox.faults:target", {"kind": "write_file", "mb": 2}, limits=tight)
     assert outcome.code == "file_size_exceeded"
     assert sandbox.run("sandbox.faults:target", {"kind": "write_file", "mb": 2}).ok
+
+
+def test_self_check_reports_a_widened_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox whose allow-list lets the parent's variables through fails its env probe."""
+    import os
+
+    from sandbox.selfcheck import run_self_check
+
+    monkeypatch.setenv("HF_TOKEN", "hf_not_for_jobs")
+    with Sandbox(make_sandbox().job, make_sandbox().guards, preload=["numpy"], env_allow=tuple(os.environ)) as sb:
+        results = {r.name: r for r in run_self_check(sb)}
+    assert results["env_scrubbed"].ok is False
+    assert "HF_TOKEN" in results["env_scrubbed"].detail
