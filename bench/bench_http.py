@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,55 +24,15 @@ from typing import Any
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.loopback import ROOT, call_predict, start_server, stop_server  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "iris_random_forest.json"
 TARGET_MEDIAN_MS = 300.0
 TARGET_GAP_MS = 40.0
 TARGET_RSS_MB = 450.0
 _MB = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(timeout: float = 180) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("SPACE_ID", None)
-    log = open(Path(tempfile.gettempdir()) / f"bench-http-{port}.log", "wb")  # noqa: SIM115 (lives as long as the server)
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early, see {log.name}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-def call(client: httpx.Client, url: str, body: str) -> dict[str, Any] | None:
-    """The backend's exchange: POST, GET the SSE text, first ``data:`` list → json.loads(list[0])."""
-    event_id = client.post(f"{url}/call/predict", json={"data": [body]}).json()["event_id"]
-    text = client.get(f"{url}/call/predict/{event_id}").text
-    for line in text.split("\n"):
-        if line.startswith("data: "):
-            try:
-                data = json.loads(line[6:])
-            except json.JSONDecodeError:
-                continue
-            if isinstance(data, list) and data:
-                return json.loads(data[0])
-    return None
 
 
 def in_process(workflow: dict[str, Any], n: int) -> list[float]:
@@ -115,20 +73,19 @@ def main() -> int:
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args()
     body = EXAMPLE.read_text()
-    url, proc = start_server()
+    server = start_server(None)  # the repo's limits.toml
     try:
         with httpx.Client(timeout=300) as client:
             for _ in range(5):
-                warm = call(client, url, body)
+                warm = call_predict(server.url, body, client=client)
             e2e = []
             for _ in range(args.requests):
                 t = time.perf_counter()
-                answer = call(client, url, body)
+                answer = call_predict(server.url, body, client=client)
                 e2e.append((time.perf_counter() - t) * 1000)
-        mem = memory(proc)
+        mem = memory(server.proc)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        stop_server(server)
     status = (answer or {}).get("status")
     base = in_process(json.loads(body), args.requests)
     figures = {

@@ -16,10 +16,8 @@ import glob
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +28,7 @@ from typing import Any
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.loopback import ROOT, call_predict, start_server, stop_server
 
 SOAK_LIMITS = """
 [job]
@@ -71,74 +69,6 @@ FAULTS: list[dict[str, Any]] = [
 ]
 
 MALFORMED: list[str] = ["", "not json", "[1, 2, 3]", '{"nodes": "x"}', '{"nodes": [], "edges": []}', "null", '"a string"']
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(limits_text: str, *, env: dict[str, str] | None = None, timeout: float = 180) -> tuple[str, subprocess.Popen[bytes], Path]:
-    """Start ``python app.py`` on loopback with the given limits; returns (url, process, log path)."""
-    workdir = Path(tempfile.mkdtemp(prefix="soak-"))
-    limits = workdir / "limits.toml"
-    limits.write_text(limits_text)
-    port = free_port()
-    log_path = workdir / "server.log"
-    full_env = {
-        **os.environ,
-        "WORKER_LIMITS_FILE": str(limits),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        **(env or {}),
-    }
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return url, proc, log_path
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"server did not answer /health within {timeout} s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def call_predict(url: str, body: str, *, timeout: float = 300, path: str = "/call/predict") -> dict[str, Any] | None:
-    """The platform backend's exchange: POST, then read the SSE stream; None when no answer came."""
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        submit = client.post(f"{url}{path}", json={"data": [body]})
-        if submit.status_code != 200:
-            return {"status": "failed", "errorCode": f"http_{submit.status_code}", "error": submit.text[:200]}
-        event_id = submit.json().get("event_id")
-        if not event_id:
-            return None
-        stream = client.get(f"{url}{path}/{event_id}")
-        for line in stream.text.split("\n"):
-            if line.startswith("data: "):
-                try:
-                    data = json.loads(line[6:])
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(data, list) and data and isinstance(data[0], str):
-                    return json.loads(data[0])
-    return None
 
 
 def workflow_bodies() -> list[tuple[str, str]]:
@@ -186,7 +116,8 @@ def soak(requests: int, clients: int, seed: int = 0, limits_text: str = SOAK_LIM
 
     deadline = float(tomllib.loads(limits_text)["queue"]["request_deadline_seconds"])
     began = time.time()
-    url, proc, log_path = start_server(limits_text)
+    srv = start_server(limits_text)
+    url, proc = srv.url, srv.proc
     try:
         server = server_tree(proc)
         bodies = workflow_bodies()
@@ -246,7 +177,7 @@ def soak(requests: int, clients: int, seed: int = 0, limits_text: str = SOAK_LIM
             "temp_dirs_left": len(job_dirs(began)),
         }
     finally:
-        stop_server(proc)
+        stop_server(srv)
 
 
 def bars(figures: dict[str, Any]) -> list[str]:

@@ -74,17 +74,17 @@ UNPASSABLE = [b for b in RAW_BODIES if "\\ud800" in b or "\\udfff" in b or "1000
 
 @pytest.fixture(scope="module")
 def fuzz_server() -> Iterator[str]:
-    from bench.soak import start_server, stop_server
+    from bench.loopback import start_server, stop_server
 
-    url, proc, _log = start_server(LIMITS)
+    server = start_server(LIMITS)
     try:
-        yield url
+        yield server.url
     finally:
-        stop_server(proc)
+        stop_server(server)
 
 
 def _exchange(url: str, body: str) -> str:
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     answer = call_predict(url, body, timeout=120)
     assert answer is not None, f"no JSON result for {body[:200]!r}"
@@ -117,7 +117,7 @@ def test_fuzz_http_server_still_serves_a_good_workflow_afterwards(fuzz_server: s
     path = next(iter(sorted(body)), None)
     if path is None:
         pytest.skip("no iris example in examples/")
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     answer = call_predict(fuzz_server, path.read_text(), timeout=120)
     assert answer is not None and answer.get("status") == "completed", answer

@@ -94,15 +94,15 @@ def security_server(sabotage: str | None) -> Iterator[str]:
     """
     if APP_MISSING:
         pytest.skip("app.py / service/ not present yet (the app issue is still being written)")
-    from bench import soak
+    from bench.loopback import start_server, stop_server
 
     caps = CAPS_SABOTAGED if sabotage == "caps" else CAPS
     env = {**SECRETS, **server_env(sabotage)}
-    url, proc, _log = soak.start_server(limits_toml(caps=caps, fault_injection=True), env=env)
+    server = start_server(limits_toml(caps=caps, fault_injection=True), extra_env=env)
     try:
-        yield url
+        yield server.url
     finally:
-        soak.stop_server(proc)
+        stop_server(server)
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def _submit_object(body: dict[str, Any], sabotage: str | None) -> dict[str, Any]
 @pytest.mark.network_server
 @pytest.mark.parametrize("limit", sorted(CASES))
 def test_deny_caps_over_cap_request_is_refused_over_http(security_server: str, limit: str) -> None:
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     answer = call_predict(security_server, CASES[limit](), timeout=120)
     assert answer is not None, "no answer"
@@ -127,7 +127,7 @@ def test_deny_caps_over_cap_request_is_refused_over_http(security_server: str, l
 @pytest.mark.slow
 @pytest.mark.network_server
 def test_json_bomb_gets_a_coded_refusal_over_http(security_server: str) -> None:
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     answer = call_predict(security_server, _json_bomb(), timeout=120)
     assert answer is not None, "no answer"

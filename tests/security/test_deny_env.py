@@ -94,7 +94,7 @@ def test_deny_env_no_process_environment_readable_by_a_job_holds_a_secret(sabota
 @pytest.mark.network_server
 def test_deny_env_http_job_reports_no_parent_secret(security_server: str) -> None:
     """Through the real server (started with HF_TOKEN and another secret): a report_env fault node."""
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     body = json.dumps(
         {"nodes": [{"id": "fault-1", "type": "fault", "config": {"kind": "report_env"}}], "edges": []}

@@ -238,7 +238,7 @@ def test_deny_eval_attack_through_the_sandbox_runs_nothing(marker_dir: Path, sab
 @pytest.mark.slow
 @pytest.mark.network_server
 def test_deny_eval_attack_over_http_runs_nothing(security_server: str, marker_dir: Path) -> None:
-    from bench.soak import call_predict
+    from bench.loopback import call_predict
 
     marker = marker_dir / "http"
     wf = _wf({"hidden_layer_sizes": ATTACKS["contract"].format(m=str(marker)), "max_iter": 5})
