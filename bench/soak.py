@@ -18,6 +18,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,7 +29,9 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.loopback import ROOT, call_predict, start_server, stop_server
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.loopback import ROOT, call_predict, start_server, stop_server  # noqa: E402
 
 SOAK_LIMITS = """
 [job]
