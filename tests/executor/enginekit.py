@@ -3,67 +3,14 @@
 from __future__ import annotations
 
 import copy
-import importlib
-import io
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from executor import EngineLimits, run_workflow
 from sandbox import JobContext
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def ensure_datasets() -> None:
-    """Use the real ``executor.datasets``; until it lands, a stand-in over scikit-learn's bundled samples."""
-    try:
-        importlib.import_module("executor.datasets")
-        return
-    except ImportError:
-        pass
-    from dataclasses import dataclass, field
-
-    from sklearn import datasets as skd
-
-    from executor.errors import DatasetError
-
-    @dataclass
-    class DatasetRequest:
-        dataset_id: str | None = None
-        is_sample: bool | None = None
-        url: str | None = None
-        data: Any = None
-        name: str | None = None
-        node_id: str | None = None
-
-    @dataclass
-    class LoadedDataset:
-        frame: pd.DataFrame
-        name: str
-        source: str
-        default_target: str | None
-        problem_types: tuple[str, ...] = ()
-        text_columns: list[str] = field(default_factory=list)
-        date_columns: list[str] = field(default_factory=list)
-        warnings: list[str] = field(default_factory=list)
-
-    def load_dataset(req: DatasetRequest, *, limits: Any, ctx: Any) -> LoadedDataset:
-        if req.data is not None:
-            df = pd.read_csv(io.StringIO(req.data)) if isinstance(req.data, str) else pd.DataFrame(req.data)
-            return LoadedDataset(df, "inline", "inline", None)
-        did = (req.dataset_id or "").removeprefix("sample-")
-        if did not in ("iris", "wine", "breast_cancer", "diabetes", "digits"):
-            raise DatasetError(f"unknown sample dataset {did!r}", node_id=req.node_id, field="dataset_id")
-        return LoadedDataset(getattr(skd, f"load_{did}")(as_frame=True).frame, did, "sklearn", "target")
-
-    mod = types.ModuleType("executor.datasets")
-    mod.DatasetRequest, mod.LoadedDataset, mod.load_dataset = DatasetRequest, LoadedDataset, load_dataset  # type: ignore[attr-defined]
-    sys.modules["executor.datasets"] = mod
 
 
 def example(name: str) -> dict[str, Any]:

@@ -10,8 +10,6 @@ import pytest
 
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 EVAL_ATTACK = "__import__('os').getpid() and (7,)"
 
 

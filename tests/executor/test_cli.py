@@ -13,7 +13,6 @@ from executor import EngineLimits, envelope_json, run_workflow
 from sandbox import JobContext
 
 ROOT = Path(__file__).resolve().parents[2]
-HAVE_DATASETS = (ROOT / "executor" / "datasets").is_dir() or (ROOT / "executor" / "datasets.py").is_file()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -68,7 +67,6 @@ def test_sandbox_reports_a_crashing_fault_with_its_code(tmp_path: Path) -> None:
     assert proc.returncode == 2 and out["status"] == "failed" and out["errorCode"] not in ("execution_error", None)
 
 
-@pytest.mark.skipif(not HAVE_DATASETS, reason="executor.datasets has not landed yet")
 @pytest.mark.parametrize("mode", [[], ["--in-process"]])
 def test_example_completes_and_exits_0(mode: list[str]) -> None:
     proc = _cli(str(ROOT / "examples" / "iris_random_forest.json"), *mode)

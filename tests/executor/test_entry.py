@@ -11,8 +11,6 @@ from executor import entry
 from sandbox import JobContext
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 def test_public_surface_is_sorted_and_complete() -> None:
     assert executor.__all__ == sorted(executor.__all__)

@@ -10,8 +10,6 @@ from executor.graph import build_graph
 from executor.schema import Workflow, parse_config
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 def _graph(wf: dict):  # type: ignore[no-untyped-def]
     workflow = Workflow.model_validate(wf)

@@ -7,8 +7,6 @@ import pytest
 
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 def _records(n: int = 200) -> list[dict]:
     rng = np.random.default_rng(1)

@@ -14,8 +14,6 @@ from executor.preprocess import OP_TYPES, apply_filters, build_steps, plan_opera
 from executor.schema import Operation
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 def _frame() -> pd.DataFrame:
     return pd.DataFrame({

@@ -14,8 +14,6 @@ from executor.limits import OutputLimits
 from executor.results import to_json
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 RESULT_KEYS = {"algorithm", "algorithmName", "problemType", "trainingMode", "trainingTimeSeconds", "hyperparameters",
                "metrics", "plots", "trainSamples", "testSamples", "featuresCount", "creditsUsed", "model_base64",
                "model_path", "warnings", "nodes", "dataset"}

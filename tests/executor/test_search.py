@@ -10,8 +10,6 @@ from executor.search import SEARCH_SPACES
 from sandbox import JobContext
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 def _search(name: str, **model: object) -> dict:
     wf = kit.example(name)

@@ -11,8 +11,6 @@ from executor.limits import DataLimits
 from executor.preprocess.text import looks_like_dates, looks_like_text
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 SPAM = ["win a free prize now click here", "free cash offer claim your reward today",
         "urgent you have won a free holiday call now"]
 HAM = ["are we still meeting for lunch tomorrow", "can you send me the notes from class",

@@ -11,8 +11,6 @@ from executor.schema import SplitConfig
 from executor.training import split_rows
 from tests.executor import enginekit as kit
 
-kit.ensure_datasets()
-
 
 @pytest.mark.parametrize("cfg, n_test", [
     ({"test_size": 0.2}, 30),

@@ -484,7 +484,9 @@ def _mutate_once(draw: st.DrawFn, wf: Any) -> Any:
         target = draw(st.sampled_from(dicts))
         target[draw(HOSTILE_TEXT)] = draw(any_value())
         return wf
-    nodes = wf["nodes"]
+    if not isinstance(wf, dict):
+        return wf
+    nodes = wf["nodes"] if isinstance(wf.get("nodes"), list) else []  # an earlier mutation may have broken it
     if kind == "structure":
         choice = draw(
             st.sampled_from(

@@ -6,7 +6,6 @@ result with a known code, and the server keeps answering.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +19,10 @@ from tests.fuzz.envelope import check_envelope
 from tests.fuzz.strategies import any_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_MISSING = not (ROOT / "app.py").exists()
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.network_server,
-    pytest.mark.skipif(
-        APP_MISSING, reason="app.py is not present yet (the app issue is still being written)"
-    ),
 ]
 
 LIMITS = """
@@ -111,8 +106,6 @@ def test_fuzz_http_unpassable_values_are_refused_not_an_internal_error(fuzz_serv
 
 
 def test_fuzz_http_server_still_serves_a_good_workflow_afterwards(fuzz_server: str) -> None:
-    if importlib.util.find_spec("executor.datasets") is None:
-        pytest.skip("executor.datasets is not present yet: no workflow can complete")
     body = (ROOT / "examples").glob("*iris*.json")
     path = next(iter(sorted(body)), None)
     if path is None:

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import CAPS, CAPS_SABOTAGED, module_missing
-
-SERVICE_MISSING = module_missing("service.worker")
+from tests.security.conftest import CAPS, CAPS_SABOTAGED
 
 
 def _node(i: int) -> dict[str, Any]:
@@ -82,13 +80,11 @@ def _submit(body: str, sabotage: str | None) -> dict[str, Any]:
     return json.loads(asyncio.run(worker.submit(body)))
 
 
-@pytest.mark.skipif(SERVICE_MISSING, reason="service.worker is not present yet (app issue in progress)")
 @pytest.mark.parametrize("limit", sorted(CASES))
 def test_deny_caps_over_cap_request_is_refused_in_process(limit: str, sabotage: str | None) -> None:
     _assert_refused(_submit(CASES[limit](), sabotage), limit)
 
 
-@pytest.mark.skipif(SERVICE_MISSING, reason="service.worker is not present yet (app issue in progress)")
 def test_json_bomb_deeper_than_the_recursion_limit_gets_a_coded_refusal_in_process(
     sabotage: str | None,
 ) -> None:
@@ -97,7 +93,6 @@ def test_json_bomb_deeper_than_the_recursion_limit_gets_a_coded_refusal_in_proce
     assert "max_depth" in answer.get("error", "") or "max_request_kb" in answer.get("error", ""), answer
 
 
-@pytest.mark.skipif(SERVICE_MISSING, reason="service.worker is not present yet (app issue in progress)")
 @pytest.mark.parametrize("limit", sorted(CASES))
 def test_deny_caps_over_cap_object_request_is_refused_in_process(limit: str, sabotage: str | None) -> None:
     """The app also accepts a JSON object (not text): the caps apply to it too."""

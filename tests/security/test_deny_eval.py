@@ -16,12 +16,7 @@ from typing import Any
 import pytest
 
 from tests.fuzz.envelope import check_envelope
-from tests.security.conftest import ENGINE_MISSING
 from tests.security.sabotage import apply_in_process
-
-pytestmark = pytest.mark.skipif(
-    ENGINE_MISSING, reason="executor.entry is not present yet (engine issue in progress)"
-)
 
 ATTACKS = {
     "contract": "__import__('pathlib').Path({m!r}).touch() or (7,)",

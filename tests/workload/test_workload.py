@@ -10,7 +10,6 @@ synthesised inline here. california_housing needs a download (not available offl
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -21,15 +20,6 @@ import pytest
 from sandbox import GuardLimits, JobLimits, Outcome, Sandbox
 from service.config import Settings
 from tests.fuzz.envelope import check_envelope
-
-ENGINE_MISSING = (
-    importlib.util.find_spec("executor.entry") is None
-    or importlib.util.find_spec("executor.datasets") is None
-)
-pytestmark = pytest.mark.skipif(
-    ENGINE_MISSING,
-    reason="executor.entry / executor.datasets are not present yet (the engine's dataset loader is in progress)",
-)
 
 WORKLOAD_LIMITS = JobLimits(
     wall_clock_seconds=6,
