@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
+import pickle
+import zlib
 from typing import Any
 
-import joblib
 import numpy as np
 
 from executor.training import Trained
@@ -17,25 +17,28 @@ __all__ = ["encode_model", "envelope_json", "finite", "model_result", "to_json"]
 
 _MB = 1 << 20
 _COMPRESS = 3
-"""zlib level for joblib.dump: most of the size gain of 9 at a fraction of the time."""
+"""zlib level: most of the size gain of 9 at a fraction of the time."""
 
 
 def encode_model(model: Any, *, max_mb: int, budget_mb: float | None = None) -> tuple[str | None, int, str | None]:
-    """(base64 of a compressed ``joblib.dump`` made in memory, its size in bytes, warning).
+    """(base64 of a zlib-compressed joblib model file made in memory, its size in bytes, warning).
 
+    The file is what ``joblib.dump(model, f, compress=("zlib", 3))`` writes, a zlib stream of the
+    model's pickle, except that the pickle comes from the C pickler (``joblib.dump`` pickles in
+    pure Python: 8x slower for a 100-tree forest, same size). ``joblib.load`` reads it (it
+    detects zlib by its header), and so does ``pickle.loads(zlib.decompress(...))``.
     ``max_mb`` is ``[output] max_model_mb`` (0 = never return the model); ``budget_mb`` is what is
     left of it when several models share one result.
     """
     if max_mb <= 0:
         return None, 0, "the trained model is not returned ([output] max_model_mb = 0)"
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer, compress=_COMPRESS)
-    size = buffer.tell()
+    data = zlib.compress(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), _COMPRESS)
+    size = len(data)
     cap = max_mb if budget_mb is None else min(max_mb, budget_mb)
     if size > cap * _MB:
         return None, size, (f"the trained model is {size / _MB:.1f} MB compressed, above the {cap:g} MB cap"
                             " ([output] max_model_mb); model_base64 is omitted")
-    return base64.b64encode(buffer.getvalue()).decode("ascii"), size, None
+    return base64.b64encode(data).decode("ascii"), size, None
 
 
 def finite(value: Any, warnings: list[str], where: str) -> Any:

@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from executor.algorithms import AlgorithmSpec, BuiltModel
 from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
@@ -44,10 +44,19 @@ DEFAULT_CV_FOLDS = 5
 """Folds when ``cvFolds`` is absent (the UI default)."""
 
 
+_pools: ThreadpoolController | None = None
+"""The BLAS/OpenMP libraries of this process, found once: ``threadpool_limits()`` rescans them on
+every call (~6 ms each, several times per model). Libraries loaded later still start capped: the
+sandbox sets their thread variables (OMP_NUM_THREADS, ...) in every job's environment."""
+
+
 @contextlib.contextmanager
 def parallel(threads: int) -> Iterator[None]:
     """All joblib work on ``threads`` threads (never loky processes), BLAS/OpenMP pools capped the same."""
-    with joblib.parallel_config(backend="threading", n_jobs=threads), threadpool_limits(limits=threads):
+    global _pools
+    if _pools is None:
+        _pools = ThreadpoolController()
+    with joblib.parallel_config(backend="threading", n_jobs=threads), _pools.limit(limits=threads):
         yield
 
 

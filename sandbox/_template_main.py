@@ -37,7 +37,7 @@ def _status() -> dict[str, Any]:
     return {"vm_size": st.vm_size, "vm_data": st.vm_data, "vm_rss": st.vm_rss, "threads": st.threads}
 
 
-def main(fd: int, preload: list[str]) -> None:
+def main(fd: int, preload: list[str], warmup: str = "") -> None:
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
     prctl(_PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -67,7 +67,7 @@ def main(fd: int, preload: list[str]) -> None:
     spare: tuple[int, socket.socket] | None = None
     while True:
         if spare is None:
-            spare = _make_spare(control)
+            spare = _make_spare(control, warmup)
         readable, _, _ = select.select([control], [], [], 1.0)
         _reap()
         if not readable:
@@ -91,15 +91,16 @@ def main(fd: int, preload: list[str]) -> None:
             socket.send_fds(spare[1], [spec_bytes], [fds[0]])
         except OSError:  # the spare died: start a fresh one and hand it the job
             spare[1].close()
-            spare = _make_spare(control)
+            spare = _make_spare(control, warmup)
             socket.send_fds(spare[1], [spec_bytes], [fds[0]])
         spare[1].close()
         os.close(fds[0])
         spare = None
 
 
-def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
-    """Fork the next runner ahead of its job (it forks its job child right away too)."""
+def _make_spare(control: socket.socket, warmup: str) -> tuple[int, socket.socket]:
+    """Fork the next runner ahead of its job (it forks its job child right away too, which runs
+    the ``warmup`` target while it waits)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -107,10 +108,10 @@ def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
     if pid == 0:
         control.close()
         ours.close()
-        run_spare(theirs.detach())  # never returns
+        run_spare(theirs.detach(), warmup)  # never returns
     theirs.close()
     return pid, ours
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), [m for m in sys.argv[2].split(",") if m])
+    main(int(sys.argv[1]), [m for m in sys.argv[2].split(",") if m], sys.argv[3] if len(sys.argv) > 3 else "")

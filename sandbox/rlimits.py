@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 from dataclasses import dataclass
@@ -59,7 +60,13 @@ def count_user_tasks(uid: int) -> int:
 
 
 def compute_rlimits(
-    job: JobLimits, guards: GuardLimits, *, status: ProcStatus, uid: int, user_tasks: int
+    job: JobLimits,
+    guards: GuardLimits,
+    *,
+    status: ProcStatus,
+    uid: int,
+    user_tasks: int,
+    cpu_spent: float = 0.0,
 ) -> dict[str, tuple[int, int]]:
     """The rlimits one job child gets, keyed by ``resource`` constant name.
 
@@ -72,7 +79,8 @@ def compute_rlimits(
     - RLIMIT_AS: a generous ceiling: template VmSize + ``memory_mb`` + headroom, because libraries
       reserve address space they never touch.
     - RLIMIT_CPU: soft at ``cpu_seconds`` (SIGXCPU, which only means CPU time), hard a little later
-      (SIGKILL) in case SIGXCPU is caught or ignored.
+      (SIGKILL) in case SIGXCPU is caught or ignored. RLIMIT_CPU counts the process's whole life,
+      so ``cpu_spent`` (what the child used before its job, warming up) is added to both.
     - RLIMIT_NPROC: counts every task of the uid on the host, so it is this uid's current count plus
       ``max_processes``; the kernel ignores it for root, where the watchdog's count is the guard.
     - RLIMIT_FSIZE, and RLIMIT_CORE = 0 so crashes leave no core files.
@@ -85,7 +93,8 @@ def compute_rlimits(
             size = status.vm_size + (job.memory_mb + guards.address_space_headroom_mb) * _MB
             limits["RLIMIT_AS"] = (size, size)
     if job.cpu_seconds:
-        limits["RLIMIT_CPU"] = (job.cpu_seconds, job.cpu_seconds + guards.cpu_hard_grace_seconds)
+        soft = job.cpu_seconds + math.ceil(cpu_spent)
+        limits["RLIMIT_CPU"] = (soft, soft + guards.cpu_hard_grace_seconds)
     if job.max_file_size_mb:
         size = job.max_file_size_mb * _MB
         limits["RLIMIT_FSIZE"] = (size, size)

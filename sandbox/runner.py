@@ -12,11 +12,14 @@ learns about the job's end comes through the runner's "exit" frame.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import faulthandler
 import importlib
 import os
+import resource
+import select
 import selectors
 import signal
 import socket
@@ -96,16 +99,18 @@ def make_non_dumpable() -> bool:
 # --------------------------------------------------------------------------- runner (R)
 
 
-def run_spare(ctl_fd: int) -> None:
+def run_spare(ctl_fd: int, warmup: str = "") -> None:
     """Body of a pre-forked spare runner. Never returns.
 
-    The spare forks its job child at once (the child waits for its spec on a pipe), then waits for
-    the template to hand it a job, so a request pays for neither fork.
+    The spare forks its job child at once (the child runs the caller's ``warmup`` target, if any,
+    then waits for its spec on a pipe), then waits for the template to hand it a job, so a request
+    pays for neither fork nor the first-call costs the warm-up took on.
     """
     code = 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template's reaping handler would steal our wait4
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # while idle, die with the template
     prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the child inherits it until its warm-up handles it
     try:
         res_r, res_w = os.pipe()
         log_r, log_w = os.pipe()
@@ -114,6 +119,7 @@ def run_spare(ctl_fd: int) -> None:
         if pid == 0:
             for fd in (res_r, log_r, go_w, ctl_fd):
                 os.close(fd)
+            _warm_up(warmup, go_r)
             _await_spec(go_r, res_w, log_w)  # never returns
         for fd in (res_w, log_w, go_r):
             os.close(fd)
@@ -126,12 +132,70 @@ def run_spare(ctl_fd: int) -> None:
         prctl(_PR_SET_PDEATHSIG, 0)  # a running job outlives a template restart
         spec = orjson.loads(data)
         write_frame(go_w, KIND_JSON, data)
+        if warmup:  # after the spec: a child that has not started its warm-up yet sees the spec instead
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, _WARMUP_STOP)  # a warm-up still running gives way to the job at once
         os.close(go_w)
         _Runner(spec, fds[0]).run(pid, res_r, log_r)
     except BaseException:  # the runner must always exit, never fall back into the template loop
         traceback.print_exc()
         code = 70
     os._exit(code)
+
+
+_WARMUP_STOP = signal.SIGUSR1
+"""Sent by the runner to its job child when the job arrives: a warm-up still running stops."""
+_warming = False
+
+
+class _WarmUpStopped(BaseException):
+    """Raised inside the warm-up when its job has arrived."""
+
+
+def _stop_warm_up(signum: int, frame: Any) -> None:
+    global _warming
+    if _warming:  # only once, and never outside the warm-up (the signal may be handled late)
+        _warming = False
+        raise _WarmUpStopped
+
+
+def _warm_up(target: str, go_r: int) -> None:
+    """Job child, before its job: run the caller's ``module:function`` warm-up (no arguments).
+
+    It runs while the child is idle, so the job's own first calls are warm; when the job arrives
+    first, the runner's signal stops it at once (it unwinds like a KeyboardInterrupt, so its
+    ``finally`` and ``with`` blocks run), and the job never waits for it. It is the caller's code,
+    never the job's; whatever it does or raises is silenced, and the job child is used as usual
+    afterwards. Its CPU time is not charged to the job (see ``_enter_child``).
+    """
+    global _warming
+    if not target:
+        return
+    import warnings
+
+    saved = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        module_name, _, func_name = target.partition(":")
+        signal.signal(_WARMUP_STOP, _stop_warm_up)
+        if select.select([go_r], [], [], 0)[0]:
+            return  # the job came first (the runner signals only after sending it)
+        _warming = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(importlib.import_module(module_name), func_name)()
+    except BaseException:  # noqa: S110 - a failed or stopped warm-up only means a colder job
+        pass
+    finally:
+        _warming = False
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
 
 
 def _await_spec(go_r: int, res_w: int, log_w: int) -> None:
@@ -160,6 +224,8 @@ class _Runner:
         self.invalid_frames: str | None = None
         self.data_at_start: int | None = None
         self.data_peak = 0
+        self.cpu_before_job = 0.0
+        """CPU seconds the child spent warming up before its job (its "baseline" frame)."""
 
     def run(self, pid: int, res_r: int, log_r: int) -> None:
         started = time.monotonic()
@@ -175,7 +241,7 @@ class _Runner:
             "type": "exit",
             "exit_code": exit_code if exit_code >= 0 else None,
             "signal": -exit_code if exit_code < 0 else None,
-            "cpu_seconds": rusage.ru_utime + rusage.ru_stime,
+            "cpu_seconds": max(0.0, rusage.ru_utime + rusage.ru_stime - self.cpu_before_job),
             "max_rss_kb": rusage.ru_maxrss,
             "wall_seconds": wall,
             "child_error": self.child_error,
@@ -280,6 +346,8 @@ class _Runner:
             write_json(self.job_fd, message)
         elif kind_name == "error":
             self.child_error = message
+        elif kind_name == "baseline":
+            self.cpu_before_job = float(message.get("cpu_seconds") or 0.0)
         else:
             self.invalid_frames = f"an unknown frame {kind_name!r}"
 
@@ -369,6 +437,9 @@ def _run_child(spec: dict[str, Any], res_w: int, log_w: int) -> None:
 
 
 def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobContext, Any]:
+    warm = resource.getrusage(resource.RUSAGE_SELF)
+    warm_cpu = warm.ru_utime + warm.ru_stime  # spent by the warm-up, before the job: not the job's
+    write_json(res_w, {"type": "baseline", "cpu_seconds": warm_cpu})
     os.setsid()
     # The job marker: forked descendants inherit this process name, exec'd ones the environment.
     _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(job_process_name(spec["job_id"]).encode()), 0, 0, 0)
@@ -381,6 +452,7 @@ def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobConte
     os.close(log_w)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(_WARMUP_STOP, signal.SIG_IGN)  # the warm-up's stop signal may come after the spec
     faulthandler.enable(file=sys.stderr, all_threads=True)  # a crash leaves its Python stack in logTail
     tmpdir = Path(spec["tmpdir"])
     os.chdir(tmpdir)
@@ -394,7 +466,8 @@ def _enter_child(spec: dict[str, Any], res_w: int, log_w: int) -> tuple[JobConte
     uid = os.getuid()
     apply_rlimits(
         compute_rlimits(
-            job, guards, status=read_proc_status(), uid=uid, user_tasks=count_user_tasks(uid) if uid else 0
+            job, guards, status=read_proc_status(), uid=uid, user_tasks=count_user_tasks(uid) if uid else 0,
+            cpu_spent=warm_cpu,
         )
     )
     threads = int(spec["threads"])

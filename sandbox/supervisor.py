@@ -72,7 +72,10 @@ class Sandbox:
     """Runs ``module:function`` targets in isolated, limited children forked from a warm template.
 
     ``preload`` names the modules the template imports once (the sandbox imports none of them
-    itself). ``extra_env`` adds variables for the template and every job (e.g. ``MPLBACKEND``).
+    itself). ``warmup`` optionally names a ``module:function`` (no arguments) that each pre-forked
+    job child runs while it waits for its job, so first-call costs (lazy imports, caches) are paid
+    off the request path; it never runs in the template, so it may run numeric code. ``extra_env``
+    adds variables for the template and every job (e.g. ``MPLBACKEND``).
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Sandbox:
         fault_injection: bool = False,
         extra_env: Mapping[str, str] | None = None,
         env_allow: Sequence[str] = DEFAULT_ENV_ALLOW,
+        warmup: str = "",
     ) -> None:
         self.job = job
         self.guards = guards
@@ -96,7 +100,9 @@ class Sandbox:
         self._job_env = base_env
         self._extra_env_keys = set(extra_env or {})
         self._template = Template(
-            preload=["threadpoolctl", "sandbox.faults", *preload], env={**base_env, **_TEMPLATE_ENV}, start_seconds=guards.template_start_seconds
+            preload=["threadpoolctl", "sandbox.faults", *preload], env={**base_env, **_TEMPLATE_ENV},
+            start_seconds=guards.template_start_seconds,
+            warmup=warmup,
         )
         self._tmp_root: Path | None = None
         self._lock = threading.Lock()
@@ -158,6 +164,7 @@ class Sandbox:
                 "restarts": max(0, self._template.restarts),
                 "import_seconds": round(info.get("import_seconds", 0.0), 3),
                 "preloaded": info.get("preloaded", []),
+                "warmup": self._template.warmup or None,
                 "vm_size_mb": round(vm_size / _MB, 1),
                 "rss_mb": round(st.get("vm_rss", 0) / _MB, 1),
                 "threads": st.get("threads"),

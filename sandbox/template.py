@@ -25,8 +25,11 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 class Template:
     """One warm template process. Thread-safe; restarts itself when found dead."""
 
-    def __init__(self, preload: Sequence[str], env: Mapping[str, str], start_seconds: float) -> None:
+    def __init__(
+        self, preload: Sequence[str], env: Mapping[str, str], start_seconds: float, warmup: str = ""
+    ) -> None:
         self.preload = list(preload)
+        self.warmup = warmup
         self.env = dict(env)
         self.start_seconds = start_seconds
         self.restarts = -1
@@ -48,7 +51,14 @@ class Template:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sandbox._template_main", str(child_end.fileno()), ",".join(self.preload)],
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox._template_main",
+                    str(child_end.fileno()),
+                    ",".join(self.preload),
+                    self.warmup,
+                ],
                 pass_fds=[child_end.fileno()],
                 env=env,
                 cwd=str(_PACKAGE_ROOT),

@@ -31,13 +31,15 @@ from service.request import RequestError, parse_request, summarize
 from service.results import dumps, failure, from_outcome
 from service.status import RECENT_SIZE, health_report
 
-__all__ = ["ENGINE_TARGET", "PRELOAD", "Worker"]
+__all__ = ["ENGINE_TARGET", "PRELOAD", "WARMUP", "Worker"]
 
 log = logging.getLogger("service.requests")
 
 ENGINE_TARGET = "executor.entry:run"
 PRELOAD = ["executor.preload"]
 """Modules the warm template imports once, so a job starts with them loaded."""
+WARMUP = "executor.warmup:run"
+"""What each pre-forked job child runs while it waits for a request (first-call costs paid early)."""
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -51,11 +53,13 @@ class Worker:
         *,
         target: str = ENGINE_TARGET,
         preload: list[str] | None = None,
+        warmup: str | None = None,
         self_check: bool = True,
     ) -> None:
         self.settings = settings
         self.target = target
         self.preload = list(PRELOAD if preload is None else preload)
+        self.warmup = WARMUP if warmup is None and target == ENGINE_TARGET else (warmup or "")
         self.run_self_check = self_check
         self.sandbox: Sandbox | None = None
         self.self_check: list[dict[str, Any]] = []
@@ -76,6 +80,7 @@ class Worker:
             preload=self.preload,
             fault_injection=self.settings.testing.fault_injection,
             extra_env={"MPLBACKEND": "Agg"},
+            warmup=self.warmup,
         )
         sb.start()
         self.sandbox = sb

@@ -98,9 +98,13 @@ class AutoEncodeStep(FrameStep):
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
         parts: list[pd.DataFrame] = []
-        if self.numeric_:
-            num = X[self.numeric_].astype(float).replace([np.inf, -np.inf], np.nan).fillna(self.medians_)
-            parts.append(num)
+        if self.numeric_:  # one array pass: every non-finite value becomes its column's training median
+            values = X[self.numeric_].to_numpy(dtype=float, copy=True)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                medians = np.array([self.medians_[c] for c in self.numeric_], dtype=float)
+                values[bad] = np.broadcast_to(medians, values.shape)[bad]
+            parts.append(pd.DataFrame(values, columns=self.numeric_, index=X.index))
         if self.bools_:
             parts.append(X[self.bools_].astype(float).fillna(0.0))
         for col, vec in self.tfidf_.items():
@@ -120,6 +124,6 @@ class AutoEncodeStep(FrameStep):
                                       columns=[str(c) for c in self.ordinal_], index=X.index))
         if not parts:
             return pd.DataFrame(index=X.index)
-        out = pd.concat(parts, axis=1)
+        out = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
         out.columns = [str(c) for c in out.columns]
         return out

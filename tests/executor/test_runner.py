@@ -67,13 +67,17 @@ def test_same_input_and_seed_give_the_same_metrics() -> None:
     assert a == b
 
 
-def test_model_base64_is_a_joblib_pipeline_that_predicts_raw_rows() -> None:
+def test_model_base64_is_a_joblib_pipeline_that_predicts_raw_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = kit.run(kit.example("iris_random_forest"))["results"]
-    model = joblib.load(io.BytesIO(base64.b64decode(res["model_base64"])))
+    raw = base64.b64decode(res["model_base64"])
+    path = tmp_path / "model.joblib"  # what the backend does: write the file, then joblib.load(path)
+    path.write_bytes(raw)
     from sklearn.datasets import load_iris
 
     X = load_iris(as_frame=True).frame.drop(columns="target").head(5)
-    assert model.predict(X).shape == (5,)
+    for model in (joblib.load(io.BytesIO(raw)), joblib.load(path)):
+        assert model.predict(X).shape == (5,)
+        assert list(model.predict(X)) == list(joblib.load(path).predict(X))
 
 
 @pytest.mark.parametrize("max_model_mb, present", [(0, False), (8, True)])

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+from sandbox import GuardLimits, JobLimits, Sandbox
+
 # CI runs a fixed set of examples (a landing must not hinge on a new random draw); local runs
 # explore new ones each time, and what they find is kept in .hypothesis/ and replayed.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from sandbox import GuardLimits, JobLimits, Sandbox
 
 FUZZ_LIMITS = JobLimits(
     wall_clock_seconds=10,

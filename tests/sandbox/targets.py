@@ -49,3 +49,51 @@ def xgb_fit(payload: Any, ctx: JobContext) -> dict[str, Any]:
     y = (X[:, 0] > 0.5).astype(int)
     model = xgb.XGBClassifier(n_estimators=20, nthread=ctx.threads, tree_method="hist").fit(X, y)
     return {"accuracy": float((model.predict(X) == y).mean())}
+
+
+# -- warm-ups (run by the pre-forked job child before its job) -------------------------------
+
+WARMED: dict[str, Any] = {}
+
+
+def warm_record() -> None:
+    """Leaves a mark the job can read back (proof it ran in the job's own process, first)."""
+    import os
+    import threading
+
+    WARMED["pid"] = os.getpid()
+    threading.Thread(target=lambda: None).start()  # numeric libraries start threads: allowed here
+
+
+def warm_spin() -> None:
+    """Spends 1.5 s of CPU: more than a job with cpu_seconds = 1 may use."""
+    import time
+
+    end = time.process_time() + 1.5
+    while time.process_time() < end:
+        pass
+
+
+def warm_fail() -> None:
+    print("warm-up noise on stdout")
+    raise RuntimeError("the warm-up broke")
+
+
+def read_warm_mark(payload: Any, ctx: JobContext) -> Any:
+    import os
+
+    return {"warmed_pid": WARMED.get("pid"), "pid": os.getpid()}
+
+
+def warm_long() -> None:
+    """A warm-up far longer than any test waits: the job must not wait for it."""
+    import time
+
+    try:
+        time.sleep(30)
+    finally:  # an interrupted warm-up still unwinds: its clean-up runs
+        WARMED["unwound"] = True
+
+
+def read_unwound(payload: Any, ctx: JobContext) -> Any:
+    return {"unwound": WARMED.get("unwound", False)}

@@ -1,0 +1,72 @@
+"""The warm-up hook: each pre-forked job child runs the caller's warm-up before its job, off the
+request path, never in the template, and never charged to the job or able to break it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sandbox import Sandbox
+from tests.sandbox.conftest import GUARDS, SMALL, assert_cleaned_up
+
+
+def _sandbox(warmup: str, **job: object) -> Sandbox:
+    return Sandbox(SMALL.model_copy(update=job), GUARDS, preload=["tests.sandbox.targets"], warmup=warmup)
+
+
+def test_the_warm_up_runs_in_the_job_child_before_the_job() -> None:
+    with _sandbox("tests.sandbox.targets:warm_record") as sb:
+        for _ in range(2):  # every job child is warmed, not only the first
+            time.sleep(1.0)  # an idle moment (a job that comes first skips the warm-up)
+            out = sb.run("tests.sandbox.targets:read_warm_mark", None)
+            assert out.ok, out.message
+            assert out.value["warmed_pid"] == out.value["pid"]
+            assert_cleaned_up(sb, out)
+        assert sb.status()["template"]["threads"] == 1  # the warm-up's thread never ran in the template
+
+
+def test_the_warm_ups_cpu_time_is_not_charged_to_the_job() -> None:
+    # The warm-up spins 1.5 s of CPU; the job may use 1 s and uses almost none.
+    with _sandbox("tests.sandbox.targets:warm_spin", cpu_seconds=1, wall_clock_seconds=5) as sb:
+        time.sleep(2.5)  # the warm-up runs to its end
+        out = sb.run("tests.sandbox.targets:echo", {"x": 1})
+        assert out.ok, out.message
+        assert out.usage.cpu_seconds < 1.0
+
+
+def test_the_cpu_limit_still_holds_after_a_warm_up() -> None:
+    with _sandbox("tests.sandbox.targets:warm_spin", cpu_seconds=1, wall_clock_seconds=6) as sb:
+        time.sleep(2.5)
+        out = sb.run("sandbox.faults:target", {"kind": "busy_loop", "seconds": 5})
+        assert out.code == "cpu_time_exceeded", out.message
+        assert 0.9 <= out.usage.cpu_seconds <= 3.5
+
+
+@pytest.mark.parametrize("warmup", ["tests.sandbox.targets:warm_fail", "no.such.module:run", "tests.sandbox.targets:nope"])
+def test_a_broken_warm_up_neither_fails_the_job_nor_reaches_its_log(warmup: str) -> None:
+    with _sandbox(warmup) as sb:
+        time.sleep(0.5)
+        out = sb.run("tests.sandbox.targets:echo", {"x": 1})
+        assert out.ok, out.message
+        assert out.value["payload"] == {"x": 1}
+        crashed = sb.run("sandbox.faults:target", {"kind": "raise", "message": "boom"})
+        assert crashed.code == "execution_error"
+        assert "warm-up" not in crashed.log_tail and "noise" not in crashed.log_tail
+
+
+def test_a_job_that_arrives_during_the_warm_up_does_not_wait_for_it() -> None:
+    with _sandbox("tests.sandbox.targets:warm_long", wall_clock_seconds=5) as sb:
+        for _ in range(2):  # the first child and a spare forked while the first job ran
+            time.sleep(1.0)  # the warm-up is under way when the job comes
+            out = sb.run("tests.sandbox.targets:read_unwound", None)
+            assert out.ok, out.message
+            assert out.value == {"unwound": True}  # stopped, and its finally block ran
+            assert out.usage.wall_seconds < 3  # not the warm-up's 30 s
+
+
+def test_a_job_that_comes_before_the_warm_up_started_skips_it() -> None:
+    with _sandbox("tests.sandbox.targets:warm_long", wall_clock_seconds=5) as sb:
+        out = sb.run("tests.sandbox.targets:read_unwound", None)  # at once: the child may not be warming yet
+        assert out.ok, out.message
+        assert out.usage.wall_seconds < 3
