@@ -70,14 +70,81 @@ def run_bench(script: str, args: list[str]) -> tuple[int, str, dict[str, Any] | 
     return proc.returncode, output, figures, elapsed
 
 
+def _row(what: str, measured: str, target: str, ok: bool | None) -> str:
+    mark = "" if ok is None else ("met" if ok else "**missed**")
+    return f"| {what} | {measured} | {target} | {mark} |"
+
+
+def summary(figs: dict[str, dict[str, Any] | None]) -> str:
+    """The headline figures of every benchmark against its target, one table."""
+    rows = ["| what | measured | target | |", "|---|---|---|---|"]
+    sb = figs.get("bench_sandbox.py") or {}
+    if sb:
+        rt, kill, mem, leaks = sb["round_trip"], sb["kill_latency"], sb["memory_stop"], sb["leaks"]
+        rows.append(_row("no-op job round trip through the sandbox, median",
+                         f"{rt['sandbox_median_ms']:.1f} ms (spawn {rt['spawn_median_ms']:.0f} ms, "
+                         f"{rt['spawn_median_ms'] / rt['sandbox_median_ms']:.0f}x)", "≤ 25 ms",
+                         rt["sandbox_median_ms"] <= 25))
+        worst = max(kill["sleep_answer_after_limit_s"], kill["ignore_sigterm_answer_after_limit_s"])
+        rows.append(_row("wall-clock limit → answer (sleeping / ignoring SIGTERM)",
+                         f"{kill['sleep_answer_after_limit_s']:.2f} s / {kill['ignore_sigterm_answer_after_limit_s']:.2f} s",
+                         "≤ 0.5 s", worst <= 0.5))
+        rows.append(_row("fast allocator stopped at (× memory_mb)", f"{mem['allocator_peak_over_limit']:.2f}x",
+                         "< 1.10x", mem["allocator_peak_over_limit"] < 1.10))
+        rows.append(_row(f"parent RSS growth over {leaks['jobs']} mixed jobs; fds",
+                         f"{leaks['parent_rss_growth_mb']:.1f} MB; {leaks['parent_fds_before']} → {leaks['parent_fds_after']}",
+                         "≤ 20 MB; flat",
+                         leaks["parent_rss_growth_mb"] <= 20 and leaks["parent_fds_after"] <= leaks["parent_fds_before"]))
+    en = figs.get("bench_engine.py") or {}
+    if en:
+        rows.append(_row("iris example in-process, median", f"{en['iris_median_ms']:.0f} ms", "≤ 150 ms",
+                         en["iris_median_ms"] <= en["iris_target_ms"]))
+        if "iris_over_plain" in en:
+            rows.append(_row("… as a ratio to the plain baseline timed in the same run",
+                             f"{en['iris_over_plain']:.2f}x (baseline {en['plain_baseline_ms']:.0f} ms)",
+                             f"≤ {en['iris_ratio_target']:.2f}x (150 / 220 ms)",
+                             en["iris_over_plain"] <= en["iris_ratio_target"]))
+        rows.append(_row("random forest, 200 trees, 20,000 rows: 2 threads vs 1", f"{en['speedup']:.2f}x",
+                         "≥ 1.7x", en["speedup"] >= en["speedup_target"]))
+    http = figs.get("bench_http.py") or {}
+    if http:
+        rows.append(_row("iris example end to end (POST /call/predict + SSE), paced, median",
+                         f"{http['http_median_ms']:.0f} ms (back to back {http.get('http_back_to_back_median_ms', 0):.0f} ms)",
+                         "≤ 300 ms", http["http_median_ms"] <= 300))
+        rows.append(_row("… above the same workflow in-process", f"{http['gap_ms']:.0f} ms "
+                         f"({http['http_median_ms'] / http['in_process_median_ms']:.2f}x)", "≤ 40 ms",
+                         http["gap_ms"] <= 40))
+        rows.append(_row("parent (Gradio) + warm template, RSS / PSS",
+                         f"{http['total_rss_mb']:.0f} MB / {http['total_pss_mb']:.0f} MB", "≤ 450 MB RSS",
+                         http["total_rss_mb"] <= 450))
+    depth = figs.get("bench_depth.py") or {}
+    if depth:
+        rows.append(_row("largest sample shape, random forest, 5-fold CV, every plot, in the sandbox",
+                         f"{depth['seconds']:.1f} s of {depth['wall_limit_s']:.0f} s, "
+                         f"{depth['peak_memory_mb']:.0f} MB of {depth['memory_limit_mb']} MB",
+                         "inside the default limits", depth.get("status") == "completed"))
+    soak = figs.get("soak.py") or {}
+    if soak:
+        ok = (not soak["lost"] and not soak["processes_left"] and not soak["temp_dirs_left"]
+              and soak["server_rss_growth_mb"] <= 30 and soak["max_s"] <= soak["deadline_s"])
+        rows.append(_row(f"soak: {soak['requests']} requests, {soak['clients']} clients, faults, malformed",
+                         f"{soak['lost']} lost, {soak['processes_left']} processes left, {soak['temp_dirs_left']} "
+                         f"temp dirs left, RSS +{soak['server_rss_growth_mb']:.0f} MB, slowest "
+                         f"{soak['max_s']:.1f} s of {soak['deadline_s']:.0f} s, {soak['throughput_rps']:.2f} req/s",
+                         "0 / 0 / 0 / ≤ 30 MB / before the deadline", ok))
+    return "\n".join(rows) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     sections = []
     failures = []
+    all_figures: dict[str, dict[str, Any] | None] = {}
     for script, title, full, quick in BENCHES:
         code, output, figures, elapsed = run_bench(script, quick if args.quick else full)
+        all_figures[script] = figures
         status = "ok" if code == 0 else ("missing" if code == -1 else f"exit code {code}")
         if code not in (0, -1):
             failures.append(script)
@@ -93,7 +160,11 @@ def main() -> int:
         "Each section is one script's own output: figures side by side, ratios against a baseline\n"
         "measured in the same run. Targets are stated in each script's docstring and output.\n\n"
     )
-    OUT.write_text(header + "\n".join(sections))
+    try:
+        table = "## Targets\n\n" + summary(all_figures) + "\n"
+    except (KeyError, TypeError, ZeroDivisionError) as exc:  # a script's figures changed shape
+        table = f"## Targets\n\n(summary unavailable: {type(exc).__name__}: {exc})\n\n"
+    OUT.write_text(header + table + "\n".join(sections))
     print(f"wrote {OUT.relative_to(ROOT)}" + (f"; failed: {failures}" if failures else ""))
     return 1 if failures else 0
 
