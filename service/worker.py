@@ -44,6 +44,29 @@ WARMUP = "executor.warmup:run"
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
+def _load_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+_malloc_trim = _load_trim()
+
+
+def _release_free_memory() -> None:
+    """Give the heap pages freed by earlier requests back to the system (glibc's malloc_trim).
+
+    Results of several MB pass through this process (JSON text, Gradio's copies of it) from many
+    threads; without a trim, glibc keeps the freed pages of each thread's arena and the parent's
+    RSS creeps up over a long run.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 class Worker:
     """Runs workflows in the sandbox under the ``[queue]`` and ``[request]`` limits."""
 
@@ -192,6 +215,7 @@ class Worker:
         """Blocking: one sandbox run, its envelope, its log line. Runs in a job thread."""
         assert self.sandbox is not None
         queue_wait = time.monotonic() - arrival
+        _release_free_memory()
         payload = {
             "workflow": workflow,
             "limits": self.settings.engine_limits(),
