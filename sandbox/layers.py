@@ -65,7 +65,8 @@ def guard_layers(job: JobLimits, guards: GuardLimits, container: ContainerInfo, 
         _layer(
             "watchdog_memory",
             bool(mem),
-            f"tree USS polled every {guards.watchdog_interval_ms} ms, killed past {mem} MB" if mem else "off: memory_mb = 0",
+            f"tree RSS bound polled every {guards.watchdog_interval_ms} ms, USS every {guards.uss_interval_ms} ms"
+            f" (every poll near the limit), killed past {mem} MB" if mem else "off: memory_mb = 0",
         ),
         _layer(
             "watchdog_tasks",

@@ -38,6 +38,8 @@ class GuardLimits(BaseModel):
 
     watchdog_interval_ms: int = Field(50, ge=10, le=100)
     """Milliseconds between two watchdog polls of the job tree."""
+    uss_interval_ms: int = Field(1000, ge=10, le=5000)
+    """Milliseconds between two exact (USS) memory samples of a job tree well under its limit."""
     kill_grace_seconds: float = Field(0.2, ge=0, le=10)
     """Seconds between SIGTERM and SIGKILL."""
     address_space_headroom_mb: int = Field(1024, ge=0)

@@ -277,8 +277,11 @@ class _Runner:
                     elif key.data == "parent":
                         if not os.read(self.job_fd, 4096):  # the parent went away: end the job
                             _kill_group(pid)
+                            try:
+                                _, status, rusage = os.wait4(pid, 0)
+                            except ChildProcessError:  # already reaped: nobody is left to report to
+                                status, rusage = 0, resource.getrusage(resource.RUSAGE_CHILDREN)
                             _kill_descendants()
-                            _, status, rusage = os.wait4(pid, 0)
                             return status, rusage, True
                     elif not self._read(key.fd, key.data):
                         sel.unregister(key.fd)

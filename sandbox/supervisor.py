@@ -3,7 +3,8 @@
     Sandbox.run ──▶ temp dir + payload file ──▶ template (fork) ──▶ runner ──▶ job child
          ▲                                                            │
          └──── started / events / exit report + result ◀──────────────┘
-    meanwhile, every watchdog_interval_ms: wall clock, cancel, tree memory (USS), tree tasks
+    meanwhile, every watchdog_interval_ms: wall clock, cancel, tree memory (RSS bound; USS when
+    it matters, see _Job._sample), tree tasks
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .outcome import Outcome, Usage
 from .protocol import KIND_RESULT, FrameReader, dumps
 from .runner import make_non_dumpable
 from .template import Template
-from .watchdog import JOB_MARKER, kill_job_processes, sample_tree, signal_tree
+from .watchdog import JOB_MARKER, TreeSample, kill_job_processes, sample_tree, signal_tree
 
 __all__ = ["DEFAULT_ENV_ALLOW", "Sandbox", "THREAD_ENV_VARS"]
 
@@ -41,6 +42,9 @@ log = logging.getLogger("sandbox")
 
 _MB = 1 << 20
 _RUNNER_REPORT_SECONDS = 5.0
+EXACT_ABOVE = 0.75
+"""Share of ``memory_mb`` above which the watchdog's bound on a tree's private memory is checked
+exactly (USS) at every poll instead of every ``uss_interval_ms``."""
 """How long the runner may take to report after its child was killed (it reaps within 2 s)."""
 
 DEFAULT_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "SYSTEMROOT")
@@ -288,6 +292,8 @@ class _Job:
         self.peak_uss = 0
         self.peak_tasks = 0
         self.cgroup: JobCgroup | None = None
+        self.last_exact: tuple[float, int, int] | None = None
+        """(time, USS, RSS) of the last exact memory sample."""
 
     def run(self) -> Outcome:
         spec = self.sb._spec(self.job, self.job_id, self.target, self.tmpdir, self.budget)
@@ -382,10 +388,9 @@ class _Job:
             )
             return
         assert self.runner_pid is not None
-        sample = sample_tree(self.runner_pid)
-        self.peak_uss = max(self.peak_uss, sample.uss_bytes)
+        sample = self._sample(now)
         self.peak_tasks = max(self.peak_tasks, sample.tasks)
-        if job.memory_mb and sample.uss_bytes > job.memory_mb * _MB:
+        if job.memory_mb and sample.exact and sample.uss_bytes > job.memory_mb * _MB:
             self._stop(
                 ErrorCode.MEMORY_EXCEEDED,
                 f"the job's processes used {sample.uss_bytes / _MB:.0f} MB, over its memory limit of "
@@ -401,6 +406,30 @@ class _Job:
                 now,
                 hard=True,
             )
+
+    def _sample(self, now: float) -> TreeSample:
+        """The tree's memory: the cheap RSS bound each poll, the exact USS when it matters.
+
+        Exact when the limit cannot be ruled out (the last exact USS plus the RSS grown since
+        is past ``EXACT_ABOVE`` of ``memory_mb``; RSS is an upper bound of USS), and at least every
+        ``uss_interval_ms`` for the peak the usage reports. RLIMIT_DATA stops a fast allocator in
+        between, at the same budget.
+        """
+        assert self.runner_pid is not None
+        limit = self.job.memory_mb * _MB
+        cheap = sample_tree(self.runner_pid, exact=False)
+        last = self.last_exact
+        due = last is None or now - last[0] >= self.sb.guards.uss_interval_ms / 1000
+        if limit and not due:
+            assert last is not None
+            bound = min(cheap.rss_bytes, last[1] + max(0, cheap.rss_bytes - last[2]))
+            due = bound > EXACT_ABOVE * limit
+        if not due:
+            return cheap
+        sample = sample_tree(self.runner_pid, exact=True)
+        self.last_exact = (now, sample.uss_bytes, sample.rss_bytes)
+        self.peak_uss = max(self.peak_uss, sample.uss_bytes)
+        return sample
 
     def _stop(self, reason: ErrorCode, message: str, now: float, *, hard: bool = False) -> None:
         self.stop_reason, self.stop_message, self.stop_at = reason, message, now

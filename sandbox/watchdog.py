@@ -16,11 +16,17 @@ JOB_MARKER = "SANDBOX_JOB_ID"
 
 @dataclass(frozen=True)
 class TreeSample:
-    """Memory and task count of a job tree at one instant."""
+    """Memory and task count of a job tree at one instant.
+
+    ``rss_bytes`` (always read) is an upper bound of the tree's private memory; ``uss_bytes`` is
+    the exact private memory when the sample was ``exact``, else 0.
+    """
 
     uss_bytes: int
     tasks: int
     pids: tuple[int, ...]
+    rss_bytes: int = 0
+    exact: bool = True
 
 
 def _descendants(runner_pid: int) -> list[psutil.Process]:
@@ -30,18 +36,29 @@ def _descendants(runner_pid: int) -> list[psutil.Process]:
         return []
 
 
-def sample_tree(runner_pid: int) -> TreeSample:
-    """USS (memory not shared with the template) and tasks of every process under the runner."""
-    uss = tasks = 0
+def sample_tree(runner_pid: int, *, exact: bool = True) -> TreeSample:
+    """RSS, tasks and (when ``exact``) USS of every process under the runner.
+
+    RSS comes from the kernel's counters (microseconds a process). USS (memory not shared with
+    the template) needs ``smaps_rollup``: ~5 ms a process, during which the kernel walks the
+    process's page tables under its memory-map lock; polled every 50 ms it slowed a job by ~30 %,
+    so the supervisor asks for it only when the cheap bound cannot rule the limit out.
+    """
+    uss = rss = tasks = 0
     pids = []
     for proc in _descendants(runner_pid):
         try:
-            uss += proc.memory_full_info().uss
+            if exact:
+                info = proc.memory_full_info()
+                uss += info.uss
+                rss += info.rss
+            else:
+                rss += proc.memory_info().rss
             tasks += proc.num_threads()
             pids.append(proc.pid)
         except psutil.Error:
             continue
-    return TreeSample(uss, tasks, tuple(pids))
+    return TreeSample(uss, tasks, tuple(pids), rss_bytes=rss, exact=exact)
 
 
 def signal_tree(runner_pid: int, child_pid: int | None, sig: int) -> None:

@@ -97,3 +97,27 @@ def warm_long() -> None:
 
 def read_unwound(payload: Any, ctx: JobContext) -> Any:
     return {"unwound": WARMED.get("unwound", False)}
+
+
+def tree_hog(payload: dict[str, int], ctx: JobContext) -> Any:
+    """``procs`` processes each holding ``mb`` MB, each under its own RLIMIT_DATA but not together:
+    only the parent's watchdog, which sums the tree, can stop them."""
+    import os
+    import signal
+    import time
+
+    pids = []
+    for _ in range(payload["procs"] - 1):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(payload["mb"] << 20)  # zero-filled, so every page is touched
+            block[::4096] = b"x" * len(block[::4096])
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    block = bytearray(payload["mb"] << 20)
+    block[::4096] = b"x" * len(block[::4096])
+    time.sleep(payload.get("seconds", 6))
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return {"survived": True}

@@ -59,3 +59,13 @@ def test_memory_stop_happens_before_the_tree_exceeds_the_limit_by_ten_percent() 
         outcome = sb.run("sandbox.faults:target", {"kind": "allocate", "mb": 2000})
     assert outcome.code == "memory_exceeded"
     assert outcome.usage.peak_memory_mb <= 200 * 1.1
+
+
+def test_a_tree_over_the_memory_limit_is_stopped_by_the_watchdog() -> None:
+    # 3 processes x 120 MB: each is under RLIMIT_DATA (fork size + 200 MB), the tree is not.
+    with make_sandbox(memory_mb=200, wall_clock_seconds=15) as sb:
+        outcome = sb.run("tests.sandbox.targets:tree_hog", {"procs": 3, "mb": 120, "seconds": 8})
+        assert_cleaned_up(sb, outcome)
+    assert outcome.code == "memory_exceeded", outcome.message
+    assert "were killed" in outcome.message  # the watchdog's verdict, not an allocation refused
+    assert outcome.usage.wall_seconds < 6  # stopped well before the job's own end
