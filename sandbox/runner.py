@@ -174,15 +174,16 @@ def _warm_up(target: str, go_r: int) -> None:
     import warnings
 
     saved = os.dup(1), os.dup(2)
+    saved_filters = list(warnings.filters)  # a stop inside catch_warnings.__exit__ would leave them changed
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 1)
         os.dup2(null, 2)
         module_name, _, func_name = target.partition(":")
+        _warming = True  # before the check: a stop signal from here on interrupts the warm-up
         signal.signal(_WARMUP_STOP, _stop_warm_up)
         if select.select([go_r], [], [], 0)[0]:
             return  # the job came first (the runner signals only after sending it)
-        _warming = True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             getattr(importlib.import_module(module_name), func_name)()
@@ -190,6 +191,7 @@ def _warm_up(target: str, go_r: int) -> None:
         pass
     finally:
         _warming = False
+        warnings.filters[:] = saved_filters
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(saved[0], 1)
