@@ -15,10 +15,7 @@ import shutil
 import tempfile
 from typing import Any
 
-__all__ = ["TARGET", "WORKFLOW", "run"]
-
-TARGET = "executor.warmup:run"
-"""What ``Sandbox(warmup=...)`` names."""
+__all__ = ["WORKFLOW", "run"]
 
 
 def _node(nid: str, ntype: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -42,10 +42,10 @@ log = logging.getLogger("sandbox")
 
 _MB = 1 << 20
 _RUNNER_REPORT_SECONDS = 5.0
+"""How long the runner may take to report after its child was killed (it reaps within 2 s)."""
 EXACT_ABOVE = 0.75
 """Share of ``memory_mb`` above which the watchdog's bound on a tree's private memory is checked
 exactly (USS) at every poll instead of every ``uss_interval_ms``."""
-"""How long the runner may take to report after its child was killed (it reaps within 2 s)."""
 
 DEFAULT_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "SYSTEMROOT")
 """Parent variables a job may see. Everything else (HF_TOKEN, API keys...) stays in the parent."""

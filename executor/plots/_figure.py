@@ -115,7 +115,7 @@ def fit_margins(fig: Figure) -> None:
     """
     plotting = [ax for ax in fig.axes if ax.get_visible() and not hasattr(ax, "_colorbar")]
     bars = [ax for ax in fig.axes if ax.get_visible() and hasattr(ax, "_colorbar")]
-    if len(plotting) != 1 or fig._suptitle is not None:
+    if len(plotting) != 1 or fig.get_suptitle():
         fig.set_layout_engine("constrained")
         return
     width_pt, height_pt = (v * 72.0 for v in fig.get_size_inches())
@@ -159,7 +159,7 @@ def closing(fig: Figure) -> Iterator[Figure]:
 
 
 def to_data_url(fig: Figure, dpi: int) -> str:
-    """The figure as ``data:image/png;base64,...``; the figure is cleared afterwards."""
+    """The figure as ``data:image/png;base64,...``; its pixel buffer is released afterwards."""
     buffer = io.BytesIO()
     with closing(fig):
         fit_margins(fig)
