@@ -257,7 +257,7 @@ class _Runner:
         write_json(self.job_fd, report)
         if self.result is not None:
             write_frame(self.job_fd, KIND_RESULT, self.result)
-        os.close(self.job_fd)  # the parent's answer need not wait for this process's teardown
+        os.close(self.job_fd)  # EOF for the parent, which then waits on our pidfd for the exit itself
 
     def _supervise(self, pid: int, res_r: int, log_r: int) -> tuple[int, Any, bool]:
         sel = selectors.DefaultSelector()

@@ -283,6 +283,8 @@ class _Job:
         self.reader = FrameReader()
         self.runner_pid: int | None = None
         self.child_pid: int | None = None
+        self.runner_fd: int | None = None
+        """A pidfd of the runner: readable once it has exited (the template reaps it)."""
         self.report: dict[str, Any] | None = None
         self.result: bytes | None = None
         self.stop_reason: ErrorCode | None = None
@@ -315,6 +317,8 @@ class _Job:
             self._supervise(ours)
         finally:
             ours.close()
+            if self.runner_fd is not None:
+                os.close(self.runner_fd)
             if self.report is None:
                 kill_job_processes(self.job_id)  # the runner died: sweep by the job marker
             if self.cgroup is not None:
@@ -330,8 +334,9 @@ class _Job:
             ready, _, _ = select.select([sock], [], [], interval)
             if ready:
                 data = sock.recv(1 << 20)
-                if not data:
-                    return  # the runner is gone
+                if not data:  # the runner is gone, or going
+                    self._await_runner_gone(time.monotonic() + _RUNNER_REPORT_SECONDS)
+                    return
                 self.reader.feed(data)
                 for kind, body in self.reader.frames():
                     self._on_frame(kind, body)
@@ -354,12 +359,21 @@ class _Job:
                 return
 
     def _await_runner_exit(self, sock: socket.socket) -> None:
-        """The runner closes its socket as it exits: wait for that, so no process of the job is left."""
+        """Wait until the runner has exited, so no process of the job is left when we answer.
+
+        The runner closes its socket once it has reported, then exits; its pidfd turns readable
+        when the exit is complete (closing the socket comes before the address space is torn down).
+        """
         deadline = time.monotonic() + _RUNNER_REPORT_SECONDS
         while time.monotonic() < deadline:
             ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
             if ready and not sock.recv(1 << 16):
-                return
+                break
+        self._await_runner_gone(deadline)
+
+    def _await_runner_gone(self, deadline: float) -> None:
+        if self.runner_fd is not None:
+            select.select([self.runner_fd], [], [], max(0.0, deadline - time.monotonic()))
 
     def _on_frame(self, kind: bytes, body: bytes) -> None:
         if kind == KIND_RESULT:
@@ -369,6 +383,10 @@ class _Job:
         kind_name = message.get("type")
         if kind_name == "started":
             self.runner_pid, self.child_pid = message["runner_pid"], message["pid"]
+            try:
+                self.runner_fd = os.pidfd_open(self.runner_pid)
+            except OSError:  # already gone, or no pidfd support: the socket's EOF is all we wait for
+                self.runner_fd = None
         elif kind_name == "event" and self.on_event is not None:
             try:
                 self.on_event(message.get("event", {}))

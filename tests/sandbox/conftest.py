@@ -41,9 +41,9 @@ def make_sandbox(**job: object) -> Sandbox:
 def assert_cleaned_up(sb: Sandbox, outcome: Outcome) -> None:
     """No process of the job is left (by marker, by session, by reported pid); its temp dir is gone."""
     assert find_job_processes(outcome.job_id) == []
-    if len(outcome.pids) == 2:  # (runner, child): the runner is machinery and exits after reporting
+    assert all(_gone(pid) for pid in outcome.pids)  # the runner too: it has exited when we answer
+    if len(outcome.pids) == 2:  # (runner, child)
         child = outcome.pids[1]
-        assert _gone(child)
         same_session = [p for p in psutil.process_iter() if _sid(p.pid) == child]
         assert same_session == []
     assert sb._tmp_root is not None

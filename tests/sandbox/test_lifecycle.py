@@ -53,6 +53,27 @@ def test_cancel_stops_the_job(sandbox: Sandbox) -> None:
     assert_cleaned_up(sandbox, outcome)
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [{"kind": "sleep", "seconds": 0}, {"kind": "exit", "code": 3}, {"kind": "segfault"}],
+    ids=["ok", "exit", "segfault"],
+)
+def test_no_process_of_the_job_is_running_when_its_answer_comes(sandbox: Sandbox, payload: dict) -> None:
+    """Checked at once, before anything else can give the runner time to finish its exit."""
+    for _ in range(10):
+        outcome = sandbox.run("sandbox.faults:target", payload)
+        states = {pid: _state(pid) for pid in outcome.pids}
+        assert len(outcome.pids) == 2, outcome.to_dict()
+        assert set(states.values()) <= {"gone", psutil.STATUS_ZOMBIE}, states
+
+
+def _state(pid: int) -> str:
+    try:
+        return psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return "gone"
+
+
 def test_caller_budget_shortens_the_wall_clock(sandbox: Sandbox) -> None:
     outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 30}, wall_clock_seconds=0.5)
     assert outcome.code == "timeout"
