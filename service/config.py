@@ -45,6 +45,8 @@ class QueueLimits(BaseModel):
     request_deadline_seconds: float = Field(240, gt=0)
     max_ui_sessions: int = Field(64, ge=1, le=100_000)
     """Sessions whose UI state Gradio keeps in the parent (every API call opens one)."""
+    warm_up: bool = True
+    """Whether pre-forked job children run the engine's warm-up while they wait."""
 
 
 class RequestLimits(BaseModel):

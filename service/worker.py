@@ -82,7 +82,8 @@ class Worker:
         self.settings = settings
         self.target = target
         self.preload = list(PRELOAD if preload is None else preload)
-        self.warmup = WARMUP if warmup is None and target == ENGINE_TARGET else (warmup or "")
+        default = WARMUP if target == ENGINE_TARGET and settings.queue.warm_up else ""
+        self.warmup = default if warmup is None else warmup
         self.run_self_check = self_check
         self.sandbox: Sandbox | None = None
         self.self_check: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ BAD_FILES = [
     ("[queue]\nmax_concurrent_jobs = 0\n", "queue.max_concurrent_jobs = 0"),
     ("[queue]\nrequest_deadline_seconds = 0\n", "queue.request_deadline_seconds = 0"),
     ("[guards]\nwatchdog_interval_ms = 500\n", "guards.watchdog_interval_ms = 500"),
+    ("[queue]\nwarm_up = 1\n", "queue.warm_up = 1"),
     ("[testing]\nfault_injection = \"yes\"\n", "testing.fault_injection = 'yes'"),
     ("[job]\nthreads = 1.5\n", "job.threads = 1.5"),
     ("[job]\nwall_clock_seconds = true\n", "job.wall_clock_seconds = True"),

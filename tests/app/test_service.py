@@ -169,3 +169,20 @@ def test_a_guard_failing_its_self_check_makes_health_degraded() -> None:
     assert health["selfCheck"] == {"ok": False, "failing": ["memory"], "probes": worker.self_check}
     worker.self_check = [{**worker.self_check[0], "ok": True, "got": "memory_exceeded"}]
     assert health_report(worker)["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("warm_up", "target", "expected"),
+    [
+        (True, "executor.entry:run", "executor.warmup:run"),
+        (False, "executor.entry:run", ""),
+        (True, "sandbox.faults:target", ""),  # the engine's warm-up is for the engine only
+    ],
+)
+def test_queue_warm_up_switches_the_engine_warm_up(warm_up: bool, target: str, expected: str) -> None:
+    from service.config import QueueLimits, Settings
+    from service.worker import ENGINE_TARGET, Worker
+
+    assert ENGINE_TARGET == "executor.entry:run"
+    worker = Worker(Settings(queue=QueueLimits(warm_up=warm_up)), target=target, self_check=False)
+    assert worker.warmup == expected
