@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 from typing import Any
 
 from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
 from executor.limits import EngineLimits
+from sandbox.errors import limit_error
 
 __all__ = ["run"]
 
@@ -16,8 +16,10 @@ def run(payload: Any, ctx: Any) -> dict[str, Any]:
     """Run ``payload["workflow"]`` under ``payload["limits"]``.
 
     ``payload = {"workflow": {...}, "limits": {...}, "fault_injection": bool, "request_id": str}``.
-    Every failure becomes a failure envelope, except MemoryError and OSError(EFBIG), which are
-    re-raised so the sandbox reports ``memory_exceeded`` / ``file_size_exceeded``.
+    Every failure becomes a failure envelope, except one caused by a limit (a failed allocation,
+    a write past the file size limit, a process or thread that could not start: see
+    :func:`sandbox.errors.limit_error`), which is re-raised so the sandbox reports
+    ``memory_exceeded`` / ``file_size_exceeded`` / ``process_limit_exceeded``.
     """
     try:
         if not isinstance(payload, dict) or "workflow" not in payload:
@@ -29,13 +31,9 @@ def run(payload: Any, ctx: Any) -> dict[str, Any]:
         from executor.runner import run_workflow
 
         return run_workflow(payload["workflow"], limits=limits, ctx=ctx)
-    except WorkflowError as exc:
-        return exc.to_result()
-    except MemoryError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.EFBIG:
-            raise
-        return ExecutionError(f"unexpected error: {type(exc).__name__}: {exc}").to_result()
     except Exception as exc:
+        if limit_error(exc) is not None:
+            raise
+        if isinstance(exc, WorkflowError):
+            return exc.to_result()
         return ExecutionError(f"unexpected error: {type(exc).__name__}: {exc}").to_result()

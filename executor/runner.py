@@ -14,6 +14,7 @@ from executor.scoring import score_model
 from executor.training import Trained
 from executor.validate import Plan, validate_workflow
 from executor.workbench import Workbench
+from sandbox.errors import limit_error
 
 __all__ = ["run_workflow"]
 
@@ -156,23 +157,21 @@ class _Run:
 
 
 def run_workflow(workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: Any) -> dict[str, Any]:
-    """Validate and run ``workflow``; returns the API envelope and never raises (but MemoryError/EFBIG)."""
+    """Validate and run ``workflow``; returns the API envelope and never raises, but for a limit.
+
+    An exception a limit caused (see :func:`sandbox.errors.limit_error`), even wrapped in an
+    :class:`ExecutionError` by a node, is re-raised for the sandbox to report as that limit.
+    """
     run: _Run | None = None
     try:
         plan = validate_workflow(workflow, fault_injection=bool(ctx.fault_injection))
         run = _Run(plan, limits, ctx)
         return run.run()
-    except WorkflowError as exc:
-        return exc.to_result()
-    except MemoryError:
-        raise
-    except OSError as exc:
-        import errno
-
-        if exc.errno == errno.EFBIG:
-            raise
-        return _unexpected(exc, run)
     except Exception as exc:
+        if limit_error(exc) is not None:
+            raise
+        if isinstance(exc, WorkflowError):
+            return exc.to_result()
         return _unexpected(exc, run)
 
 

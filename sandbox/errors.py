@@ -11,11 +11,15 @@
     └── TemplateError              of Sandbox.run, which turns them into ``internal_error``)
 
     ProcessLimitExceeded           raised inside a job when fork/thread creation hits a limit
+
+    limit_error(exc)               the exception in ``exc``'s chain that means a limit was hit (a
+                                   target that catches broadly re-raises those, so they get a code)
 """
 
 from __future__ import annotations
 
 import enum
+import errno as _errno
 import signal as _signal
 from dataclasses import dataclass
 
@@ -26,6 +30,7 @@ __all__ = [
     "TemplateError",
     "Verdict",
     "classify",
+    "limit_error",
     "signal_name",
 ]
 
@@ -68,6 +73,37 @@ class TemplateError(SandboxError):
 
 class ProcessLimitExceeded(RuntimeError):
     """Raised inside a job when creating a process or thread fails at a limit."""
+
+
+LimitKind = str
+"""``"memory"``, ``"file_size"`` or ``"tasks"``."""
+
+
+def limit_error(exc: BaseException) -> tuple[LimitKind, BaseException] | None:
+    """The exception in ``exc``'s cause/context chain that a limit raised (the innermost), and which limit.
+
+    A failed allocation (MemoryError, C++ ``bad_alloc``), a write past RLIMIT_FSIZE (EFBIG), and a
+    process or thread that could not start (:class:`ProcessLimitExceeded`, Python's "can't start
+    new thread"). Code that turns exceptions into its own errors re-raises these, so the sandbox
+    reports them as the limit they are rather than as an ``execution_error``.
+    """
+    for item in reversed(_chain(exc)):  # the root cause first: wrappers repeat its message
+        if isinstance(item, MemoryError) or "bad_alloc" in f"{type(item).__name__}: {item}":
+            return "memory", item
+        if isinstance(item, OSError) and item.errno == _errno.EFBIG:
+            return "file_size", item
+        if isinstance(item, ProcessLimitExceeded) or "can't start new thread" in str(item):
+            return "tasks", item
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 20:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def signal_name(signum: int) -> str:

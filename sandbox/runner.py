@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import faulthandler
 import importlib
 import os
@@ -34,7 +33,7 @@ import orjson
 import psutil
 
 from .context import JobContext
-from .errors import ErrorCode, ProcessLimitExceeded
+from .errors import ErrorCode, limit_error
 from .limits import GuardLimits, JobLimits
 from .protocol import KIND_JSON, KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
 from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, lift_data_limit, read_proc_status
@@ -525,32 +524,24 @@ def _cap_thread_pools(threads: int) -> None:
         _thread_limiter = _controller.limit(limits=threads)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 20:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
 def _classify_exception(exc: BaseException, spec: dict[str, Any]) -> tuple[ErrorCode, str]:
     """Map an exception raised by the target to a code; limits show up as exceptions too."""
     job = spec["job"]
-    for item in _chain(exc):
-        text = f"{type(item).__name__}: {item}"
-        if isinstance(item, MemoryError) or "bad_alloc" in text:
-            return ErrorCode.MEMORY_EXCEEDED, (
-                f"the job ran out of memory: an allocation failed at its limit of {job['memory_mb']} MB "
-                f"({type(item).__name__})"
-            )
-        if isinstance(item, OSError) and item.errno == errno.EFBIG:
-            return ErrorCode.FILE_SIZE_EXCEEDED, (
-                f"the job wrote a file over its limit of {job['max_file_size_mb']} MB ({item.strerror})"
-            )
-        if isinstance(item, ProcessLimitExceeded) or "can't start new thread" in str(item):
-            return _process_or_memory(job, item)
-    return ErrorCode.EXECUTION_ERROR, f"{type(exc).__name__}: {exc}"
+    hit = limit_error(exc)
+    if hit is None:
+        return ErrorCode.EXECUTION_ERROR, f"{type(exc).__name__}: {exc}"
+    kind, item = hit
+    if kind == "memory":
+        return ErrorCode.MEMORY_EXCEEDED, (
+            f"the job ran out of memory: an allocation failed at its limit of {job['memory_mb']} MB "
+            f"({type(item).__name__})"
+        )
+    if kind == "file_size":
+        assert isinstance(item, OSError)
+        return ErrorCode.FILE_SIZE_EXCEEDED, (
+            f"the job wrote a file over its limit of {job['max_file_size_mb']} MB ({item.strerror})"
+        )
+    return _process_or_memory(job, item)
 
 
 def _process_or_memory(job: dict[str, Any], exc: BaseException) -> tuple[ErrorCode, str]:

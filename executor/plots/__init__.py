@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from executor.evaluation import Evaluation
 from executor.plots import _clustering, _explain, _model, _supervised
 from executor.plots._figure import PlotContext, PlotUnavailable, to_data_url
+from sandbox.errors import limit_error
 
 __all__ = ["ALIASES", "PLOTS", "canonical_plot", "plot_names", "render_plots"]
 
@@ -106,9 +107,9 @@ def render_plots(
         except PlotUnavailable as exc:
             warnings.append(f"plot {raw!r} ({name}) was skipped: {exc}")
             continue
-        except MemoryError:
-            raise
         except Exception as exc:  # a failed plot must never fail the run; it is reported instead
+            if limit_error(exc) is not None:
+                raise  # but a limit stops the job
             warnings.append(f"plot {raw!r} ({name}) failed: {type(exc).__name__}: {exc}")
             continue
         plots.append({"key": key, "name": name, "url": url})

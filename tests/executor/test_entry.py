@@ -1,4 +1,4 @@
-"""The sandbox target and the public surface: ``run`` always answers, except MemoryError and EFBIG."""
+"""The sandbox target and the public surface: ``run`` always answers, except when a limit was hit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 import executor
 from executor import entry
-from sandbox import JobContext
+from sandbox import JobContext, ProcessLimitExceeded
+from sandbox.errors import limit_error
 from tests.executor import enginekit as kit
 
 
@@ -45,18 +46,23 @@ def _raise(exc: BaseException):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("exc, propagates", [
     (MemoryError(), True),
     (OSError(errno.EFBIG, "File too large"), True),
+    (ProcessLimitExceeded("fork failed"), True),
+    (RuntimeError("can't start new thread"), True),
     (OSError(errno.ENOENT, "gone"), False),
     (RuntimeError("kaboom"), False),
 ])
-def test_only_memory_and_file_size_errors_escape(monkeypatch: pytest.MonkeyPatch, exc: BaseException,
-                                                 propagates: bool) -> None:
+def test_only_errors_a_limit_caused_escape(monkeypatch: pytest.MonkeyPatch, exc: BaseException,
+                                           propagates: bool) -> None:
+    """They escape even wrapped by the training node, so the sandbox reports the limit."""
     from sklearn.ensemble import RandomForestClassifier
 
     monkeypatch.setattr(RandomForestClassifier, "fit", _raise(exc))
     payload = {"workflow": kit.example("iris_random_forest")}
     if propagates:
-        with pytest.raises(type(exc)):
+        with pytest.raises(Exception) as info:
             entry.run(payload, JobContext.local())
+        hit = limit_error(info.value)
+        assert hit is not None and hit[1] is exc
         return
     out = entry.run(payload, JobContext.local())
     assert out["errorCode"] == "execution_error"
