@@ -88,11 +88,13 @@ def limit_error(exc: BaseException) -> tuple[LimitKind, BaseException] | None:
     reports them as the limit they are rather than as an ``execution_error``.
     """
     for item in reversed(_chain(exc)):  # the root cause first: wrappers repeat its message
-        if isinstance(item, MemoryError) or "bad_alloc" in f"{type(item).__name__}: {item}":
+        if isinstance(item, MemoryError) or "std::bad_alloc" in str(item):  # C++ what(), in library errors
             return "memory", item
         if isinstance(item, OSError) and item.errno == _errno.EFBIG:
             return "file_size", item
-        if isinstance(item, ProcessLimitExceeded) or "can't start new thread" in str(item):
+        if isinstance(item, ProcessLimitExceeded) or (
+            type(item) is RuntimeError and "can't start new thread" in str(item)  # CPython's _thread
+        ):
             return "tasks", item
     return None
 
