@@ -406,8 +406,20 @@ class _Job:
             )
             return
         assert self.runner_pid is not None
-        sample = self._sample(now)
-        self.peak_tasks = max(self.peak_tasks, sample.tasks)
+        cheap = sample_tree(self.runner_pid, exact=False)
+        self.peak_tasks = max(self.peak_tasks, cheap.tasks)
+        if job.max_processes and cheap.tasks > job.max_processes:
+            # Judged before any exact memory read: a fork bomb's copies make that read slow (and
+            # their summed RSS would call for it at every poll), while the bomb goes on forking.
+            self._stop(
+                ErrorCode.PROCESS_LIMIT_EXCEEDED,
+                f"the job ran {cheap.tasks} processes and threads, over its limit of {job.max_processes}, "
+                "and was killed",
+                now,
+                hard=True,
+            )
+            return
+        sample = self._sample(now, cheap)
         if job.memory_mb and sample.exact and sample.uss_bytes > job.memory_mb * _MB:
             self._stop(
                 ErrorCode.MEMORY_EXCEEDED,
@@ -416,16 +428,8 @@ class _Job:
                 now,
                 hard=True,
             )
-        elif job.max_processes and sample.tasks > job.max_processes:
-            self._stop(
-                ErrorCode.PROCESS_LIMIT_EXCEEDED,
-                f"the job ran {sample.tasks} processes and threads, over its limit of {job.max_processes}, "
-                "and was killed",
-                now,
-                hard=True,
-            )
 
-    def _sample(self, now: float) -> TreeSample:
+    def _sample(self, now: float, cheap: TreeSample) -> TreeSample:
         """The tree's memory: the cheap RSS bound each poll, the exact USS when it matters.
 
         Exact when the limit cannot be ruled out (the last exact USS plus the RSS grown since
@@ -435,7 +439,6 @@ class _Job:
         """
         assert self.runner_pid is not None
         limit = self.job.memory_mb * _MB
-        cheap = sample_tree(self.runner_pid, exact=False)
         last = self.last_exact
         due = last is None or now - last[0] >= self.sb.guards.uss_interval_ms / 1000
         if limit and not due:

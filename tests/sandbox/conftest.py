@@ -13,7 +13,7 @@ from sandbox import GuardLimits, JobLimits, Outcome, Sandbox
 from sandbox.watchdog import find_job_processes
 
 SMALL = JobLimits(
-    wall_clock_seconds=2,
+    wall_clock_seconds=4,  # 4x the CPU limit: a busy loop on a loaded machine still hits the CPU limit first
     cpu_seconds=1,
     memory_mb=256,
     max_processes=24,

@@ -15,7 +15,7 @@ from sandbox import GuardLimits, JobLimits, Sandbox
 from service.config import Settings
 
 LIMITS = JobLimits(
-    wall_clock_seconds=10, cpu_seconds=20, memory_mb=300, max_processes=32, max_file_size_mb=8, max_result_mb=16,
+    wall_clock_seconds=30, cpu_seconds=20, memory_mb=300, max_processes=32, max_file_size_mb=8, max_result_mb=16,
     threads=1,
 )
 
