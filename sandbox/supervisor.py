@@ -3,8 +3,9 @@
     Sandbox.run ──▶ temp dir + payload file ──▶ template (fork) ──▶ runner ──▶ job child
          ▲                                                            │
          └──── started / events / exit report + result ◀──────────────┘
-    meanwhile, every watchdog_interval_ms: wall clock, cancel, tree memory (RSS bound; USS when
-    it matters, see _Job._sample), tree tasks
+    meanwhile, every watchdog_interval_ms: cancel, wall clock, tree tasks, tree memory (RSS
+    bound; USS when it matters, see _Job._sample)
+    the answer waits for the runner's exit (its pidfd), so no process of the job is left
 """
 
 from __future__ import annotations
