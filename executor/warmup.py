@@ -11,7 +11,6 @@ a job's results do not depend on it (every estimator is seeded).
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from typing import Any
 
@@ -49,13 +48,9 @@ scorers, the first figure's fonts and text) for a small fraction of a job's time
 
 
 def run() -> None:
-    """Run :data:`WORKFLOW` once in this process, in a temporary directory removed afterwards."""
+    """Run :data:`WORKFLOW` once in this process, in the temp dir the sandbox gives its warm-up."""
     from executor.limits import EngineLimits
     from executor.runner import run_workflow
     from sandbox import JobContext
 
-    tmp = tempfile.mkdtemp(prefix="warmup-")
-    try:
-        run_workflow(WORKFLOW, limits=EngineLimits(), ctx=JobContext.local(threads=1, tmpdir=tmp))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_workflow(WORKFLOW, limits=EngineLimits(), ctx=JobContext.local(threads=1, tmpdir=tempfile.gettempdir()))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,8 +57,12 @@ class JobContext:
         wall_clock_seconds: float | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> JobContext:
-        """A context for running a target in this process (no isolation, no limits enforced)."""
-        path = Path(tmpdir) if tmpdir is not None else Path(tempfile.mkdtemp(prefix="job-local-"))
+        """A context for running a target in this process (no isolation, no limits enforced).
+
+        Without ``tmpdir``, every local context of this process shares one temp dir, removed when
+        the process exits.
+        """
+        path = Path(tmpdir) if tmpdir is not None else _local_tmpdir()
         deadline = time.monotonic() + wall_clock_seconds if wall_clock_seconds else None
         return cls(
             job_id=f"local-{os.getpid()}",
@@ -66,3 +72,14 @@ class JobContext:
             deadline=deadline,
             _emitter=on_event,
         )
+
+
+_local_dir: Path | None = None
+
+
+def _local_tmpdir() -> Path:
+    global _local_dir
+    if _local_dir is None or not _local_dir.is_dir():
+        _local_dir = Path(tempfile.mkdtemp(prefix="job-local-"))
+        atexit.register(shutil.rmtree, _local_dir, True)
+    return _local_dir

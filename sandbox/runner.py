@@ -20,6 +20,7 @@ import os
 import resource
 import select
 import selectors
+import shutil
 import signal
 import socket
 import sys
@@ -103,13 +104,15 @@ def run_spare(ctl_fd: int, warmup: str = "") -> None:
 
     The spare forks its job child at once (the child runs the caller's ``warmup`` target, if any,
     then waits for its spec on a pipe), then waits for the template to hand it a job, so a request
-    pays for neither fork nor the first-call costs the warm-up took on.
+    pays for neither fork nor the first-call costs the warm-up took on. The warm-up gets a temp
+    dir of its own, which the spare removes once the child is gone, however it ended.
     """
     code = 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template's reaping handler would steal our wait4
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # while idle, die with the template
     prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the child inherits it until its warm-up handles it
+    warm_dir = tempfile.mkdtemp(prefix="warmup-") if warmup else ""  # under the sandbox's own root
     try:
         res_r, res_w = os.pipe()
         log_r, log_w = os.pipe()
@@ -118,27 +121,29 @@ def run_spare(ctl_fd: int, warmup: str = "") -> None:
         if pid == 0:
             for fd in (res_r, log_r, go_w, ctl_fd):
                 os.close(fd)
-            _warm_up(warmup, go_r)
+            _warm_up(warmup, go_r, warm_dir)
             _await_spec(go_r, res_w, log_w)  # never returns
         for fd in (res_w, log_w, go_r):
             os.close(fd)
         ctl = socket.socket(fileno=ctl_fd)
         data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 1)
-        if not data or not fds:
+        if not data or not fds:  # the spare was discarded
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            os._exit(0)
-        prctl(_PR_SET_PDEATHSIG, 0)  # a running job outlives a template restart
-        spec = orjson.loads(data)
-        write_frame(go_w, KIND_JSON, data)
-        if warmup:  # after the spec: a child that has not started its warm-up yet sees the spec instead
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, _WARMUP_STOP)  # a warm-up still running gives way to the job at once
-        os.close(go_w)
-        _Runner(spec, fds[0]).run(pid, res_r, log_r)
+        else:
+            prctl(_PR_SET_PDEATHSIG, 0)  # a running job outlives a template restart
+            spec = orjson.loads(data)
+            write_frame(go_w, KIND_JSON, data)
+            if warmup:  # after the spec: a child that has not started its warm-up yet sees the spec instead
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, _WARMUP_STOP)  # a warm-up still running gives way to the job at once
+            os.close(go_w)
+            _Runner(spec, fds[0]).run(pid, res_r, log_r)
     except BaseException:  # the runner must always exit, never fall back into the template loop
         traceback.print_exc()
         code = 70
+    if warm_dir:
+        shutil.rmtree(warm_dir, ignore_errors=True)
     os._exit(code)
 
 
@@ -158,14 +163,15 @@ def _stop_warm_up(signum: int, frame: Any) -> None:
         raise _WarmUpStopped
 
 
-def _warm_up(target: str, go_r: int) -> None:
+def _warm_up(target: str, go_r: int, tmpdir: str) -> None:
     """Job child, before its job: run the caller's ``module:function`` warm-up (no arguments).
 
     It runs while the child is idle, so the job's own first calls are warm; when the job arrives
     first, the runner's signal stops it at once (it unwinds like a KeyboardInterrupt, so its
     ``finally`` and ``with`` blocks run), and the job never waits for it. It is the caller's code,
     never the job's; whatever it does or raises is silenced, and the job child is used as usual
-    afterwards. Its CPU time is not charged to the job (see ``_enter_child``).
+    afterwards. Its CPU time is not charged to the job (see ``_enter_child``). Its temporary
+    files go to ``tmpdir`` (``tempfile.gettempdir()`` while it runs), which the runner removes.
     """
     global _warming
     if not target:
@@ -178,6 +184,7 @@ def _warm_up(target: str, go_r: int) -> None:
     try:
         os.dup2(null, 1)
         os.dup2(null, 2)
+        tempfile.tempdir = tmpdir
         module_name, _, func_name = target.partition(":")
         _warming = True  # before the check: a stop signal from here on interrupts the warm-up
         signal.signal(_WARMUP_STOP, _stop_warm_up)
@@ -190,6 +197,7 @@ def _warm_up(target: str, go_r: int) -> None:
         pass
     finally:
         _warming = False
+        tempfile.tempdir = None
         warnings.filters[:] = saved_filters
         sys.stdout.flush()
         sys.stderr.flush()

@@ -123,6 +123,9 @@ class Sandbox:
         """
         make_non_dumpable()
         self._tmp_root = Path(tempfile.mkdtemp(prefix="sandbox-jobs-"))
+        # The template's temp dir is ours too: what its runners make there (the warm-ups' dirs)
+        # is gone with close(), even if a runner was killed before it could clean up.
+        self._template.env["TMPDIR"] = str(self._tmp_root)
         self._template.start()
         return self
 

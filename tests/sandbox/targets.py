@@ -99,6 +99,22 @@ def read_unwound(payload: Any, ctx: JobContext) -> Any:
     return {"unwound": WARMED.get("unwound", False)}
 
 
+def warm_file() -> None:
+    """Writes a temp file where temp files go, then holds on: stopped by its job, or discarded."""
+    import tempfile
+    import time
+
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".warm") as handle:
+        WARMED["file"] = handle.name
+    time.sleep(30)
+
+
+def read_warm_file(payload: Any, ctx: JobContext) -> Any:
+    import tempfile
+
+    return {"file": WARMED.get("file"), "job_tempdir": tempfile.gettempdir(), "ctx_tmpdir": str(ctx.tmpdir)}
+
+
 def tree_hog(payload: dict[str, int], ctx: JobContext) -> Any:
     """``procs`` processes each holding ``mb`` MB, each under its own RLIMIT_DATA but not together:
     only the parent's watchdog, which sums the tree, can stop them."""

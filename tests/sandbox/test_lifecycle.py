@@ -162,3 +162,16 @@ def test_self_check_reports_a_widened_environment(monkeypatch: pytest.MonkeyPatc
         results = {r.name: r for r in run_self_check(sb)}
     assert results["env_scrubbed"].ok is False
     assert "HF_TOKEN" in results["env_scrubbed"].detail
+
+
+def test_a_local_context_without_a_tmpdir_leaves_no_dir_behind() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from sandbox import JobContext; a, b = JobContext.local(), JobContext.local(); print(a.tmpdir, b.tmpdir)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    first, second = out.stdout.split()
+    assert first == second  # one dir per process, not one per context
+    assert not Path(first).exists()  # removed when the process exited

@@ -3,7 +3,11 @@ request path, never in the template, and never charged to the job or able to bre
 
 from __future__ import annotations
 
+import glob
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +74,21 @@ def test_a_job_that_comes_before_the_warm_up_started_skips_it() -> None:
         out = sb.run("tests.sandbox.targets:read_unwound", None)  # at once: the child may not be warming yet
         assert out.ok, out.message
         assert out.usage.wall_seconds < 3
+
+
+def test_the_warm_ups_temp_files_are_gone_with_its_child_and_never_outside_the_sandbox() -> None:
+    started = time.time()
+    sb = _sandbox("tests.sandbox.targets:warm_file")
+    with sb:
+        time.sleep(1.0)  # the warm-up has written its file and holds on
+        out = sb.run("tests.sandbox.targets:read_warm_file", None)
+        assert out.ok, out.message
+        warm_file = Path(out.value["file"])
+        assert sb._tmp_root is not None and sb._tmp_root in warm_file.parents  # inside the sandbox's root
+        assert warm_file.parent.name.startswith("warmup-")
+        assert out.value["job_tempdir"] == out.value["ctx_tmpdir"]  # the job's temp files go to its own dir
+        assert not warm_file.parent.exists()  # removed once the child was gone
+        time.sleep(1.0)  # the next spare is warming when the sandbox closes: it is killed mid-way
+    assert not sb._tmp_root.exists()
+    left = [d for d in glob.glob(os.path.join(tempfile.gettempdir(), "warmup-*")) if os.path.getmtime(d) >= started]
+    assert left == []
