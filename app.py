@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,10 @@ def main() -> None:
     except ConfigError as exc:
         print(f"start-up stopped: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # uvicorn shuts down gracefully on SIGTERM (a Space restarting), then re-raises the signal; by
+    # default that would kill this process before the finally below stops the template and
+    # removes the job and result dirs. Exit through Python instead.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     worker = Worker(settings).start()
     files = ResultFiles()
     try:
@@ -178,6 +183,10 @@ def main() -> None:
     finally:
         worker.close()
         files.close()
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

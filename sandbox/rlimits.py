@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import resource
 from dataclasses import dataclass
@@ -80,7 +79,9 @@ def compute_rlimits(
       reserve address space they never touch.
     - RLIMIT_CPU: soft at ``cpu_seconds`` (SIGXCPU, which only means CPU time), hard a little later
       (SIGKILL) in case SIGXCPU is caught or ignored. RLIMIT_CPU counts the process's whole life,
-      so ``cpu_spent`` (what the child used before its job, warming up) is added to both.
+      so ``cpu_spent`` (what the child used before its job, warming up) is added to both, rounded
+      to the whole seconds the kernel counts in: the job gets ``cpu_seconds`` within ±0.5 s
+      (exactly, for a child that did not warm up; rounding up would give it a whole extra second).
     - RLIMIT_NPROC: counts every task of the uid on the host, so it is this uid's current count plus
       ``max_processes``; the kernel ignores it for root, where the watchdog's count is the guard.
     - RLIMIT_FSIZE, and RLIMIT_CORE = 0 so crashes leave no core files.
@@ -93,7 +94,7 @@ def compute_rlimits(
             size = status.vm_size + (job.memory_mb + guards.address_space_headroom_mb) * _MB
             limits["RLIMIT_AS"] = (size, size)
     if job.cpu_seconds:
-        soft = job.cpu_seconds + math.ceil(cpu_spent)
+        soft = job.cpu_seconds + round(cpu_spent)
         limits["RLIMIT_CPU"] = (soft, soft + guards.cpu_hard_grace_seconds)
     if job.max_file_size_mb:
         size = job.max_file_size_mb * _MB

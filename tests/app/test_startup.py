@@ -38,3 +38,22 @@ def test_off_a_space_the_gradio_variables_are_honoured(monkeypatch: pytest.Monke
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
     assert server_address() == ("0.0.0.0", 8123)
+
+
+@pytest.mark.network_server
+def test_sigterm_stops_the_server_and_removes_its_temp_dirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A Space restarting sends SIGTERM: the sandbox is closed, and nothing of it stays in TMPDIR."""
+    from bench.loopback import call_predict, start_server, stop_server
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    server = start_server(None, tmp_path, extra_env={"TMPDIR": str(tmp)})
+    try:
+        answer = call_predict(server.url, (ROOT / "examples" / "iris_random_forest.json").read_text())
+        assert answer is not None and answer["status"] == "completed"
+        made = {p.name.split("-")[0] + "-" + p.name.split("-")[1] for p in tmp.iterdir() if "-" in p.name}
+        assert made == {"sandbox-jobs", "worker-ui"}  # TMPDIR is where it writes
+    finally:
+        stop_server(server)  # SIGTERM
+    assert server.proc.returncode == 128 + 15  # exited through Python, not killed by the signal
+    assert [p.name for p in tmp.iterdir()] == ["gradio"]  # Gradio's own cache; the sandbox's and the UI's dirs are gone

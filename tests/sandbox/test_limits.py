@@ -69,3 +69,18 @@ def test_a_tree_over_the_memory_limit_is_stopped_by_the_watchdog() -> None:
     assert outcome.code == "memory_exceeded", outcome.message
     assert "were killed" in outcome.message  # the watchdog's verdict, not an allocation refused
     assert outcome.usage.wall_seconds < 6  # stopped well before the job's own end
+
+
+@pytest.mark.parametrize(
+    ("cpu_spent", "soft"),
+    [(0.0, 1), (0.004, 1), (0.4, 1), (0.6, 2), (1.5, 3)],  # a child's few ms before its job add no second
+)
+def test_the_cpu_limit_carries_the_warm_ups_cpu_to_the_nearest_second(cpu_spent: float, soft: int) -> None:
+    from sandbox.rlimits import ProcStatus, compute_rlimits
+
+    from .conftest import GUARDS, SMALL
+
+    limits = compute_rlimits(SMALL, GUARDS, status=ProcStatus(1 << 30, 1 << 28, 1 << 27, 1), uid=0, user_tasks=0,
+                             cpu_spent=cpu_spent)
+    assert SMALL.cpu_seconds == 1
+    assert limits["RLIMIT_CPU"] == (soft, soft + GUARDS.cpu_hard_grace_seconds)
