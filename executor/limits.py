@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "OutputLimits", "SearchLimits"]
+__all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "TextLimits", "OutputLimits", "SearchLimits"]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -54,6 +54,19 @@ class SearchLimits(BaseModel):
     budget_fraction: float = Field(0.5, gt=0, le=0.9)
 
 
+class TextLimits(BaseModel):
+    """How long a parsed user string may be, and how much an error may say (``[request]``)."""
+
+    model_config = _FROZEN
+
+    max_problems: int = Field(20, ge=1, le=1000)
+    """Problems one error lists; the rest are counted ("... and N more")."""
+    max_echo_chars: int = Field(200, ge=16, le=100_000)
+    """Characters of any value, id or name an error echoes back."""
+    max_param_chars: int = Field(256, ge=16, le=100_000)
+    """Characters of a hyperparameter or config string the engine parses (layer sizes, lists)."""
+
+
 class EngineLimits(BaseModel):
     """Everything the engine needs from limits.toml, sent to the child with each request."""
 
@@ -63,3 +76,4 @@ class EngineLimits(BaseModel):
     output: OutputLimits = OutputLimits()
     download: DownloadLimits = DownloadLimits()
     search: SearchLimits = SearchLimits()
+    text: TextLimits = TextLimits()

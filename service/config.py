@@ -23,6 +23,7 @@ __all__ = [
     "LIMITS_ENV_VAR",
     "QueueLimits",
     "RequestLimits",
+    "ServerLimits",
     "Settings",
     "TestingLimits",
     "default_limits_path",
@@ -47,6 +48,8 @@ class QueueLimits(BaseModel):
     """Sessions whose UI state Gradio keeps in the parent (every API call opens one)."""
     warm_up: bool = True
     """Whether pre-forked job children run the engine's warm-up while they wait."""
+    max_ui_value_kb: int = Field(64, ge=1, le=1_000_000)
+    """Largest value (input or output) Gradio may keep in a session's UI state; larger are not kept."""
 
 
 class RequestLimits(BaseModel):
@@ -57,6 +60,35 @@ class RequestLimits(BaseModel):
     max_request_kb: int = Field(4096, gt=0)
     max_nodes: int = Field(64, gt=0)
     max_depth: int = Field(32, gt=0)
+    max_json_values: int = Field(500_000, gt=0)
+    """JSON values (objects, arrays, strings, numbers, literals), counted before the text is decoded."""
+    max_string_kb: int = Field(4096, gt=0)
+    """The longest string in the request, measured before it is decoded."""
+    max_problems: int = Field(20, ge=1, le=1000)
+    """Problems one error lists; the rest are counted ("... and N more")."""
+    max_echo_chars: int = Field(200, ge=16, le=100_000)
+    """Characters of any value, id or name an error echoes back; longer ones are cut with "...". """
+    max_param_chars: int = Field(256, ge=16, le=100_000)
+    """Characters of a hyperparameter or config string the engine parses (layer sizes, lists)."""
+    max_error_kb: int = Field(64, ge=4, le=100_000)
+    """KB of a failure answer; past it the details are dropped and the message is cut."""
+
+
+class ServerLimits(BaseModel):
+    """The HTTP server in the parent: connections, bodies, uploads."""
+
+    model_config = _FROZEN
+
+    max_connections: int = Field(256, ge=8, le=100_000)
+    """Client connections open at once; one more is answered 503 and closed at once."""
+    idle_timeout_seconds: float = Field(10, gt=0, le=600)
+    """Seconds a connection may stay open without sending a complete request head."""
+    max_body_kb: int = Field(4608, gt=0)
+    """KB of any request body except uploads (the workflow plus Gradio's envelope)."""
+    max_upload_mb: int = Field(100, gt=0)
+    """MB of one uploaded file (Gradio's /upload route)."""
+    parse_threads: int = Field(1, ge=1, le=16)
+    """Threads that decode request bodies off the event loop (one parse at a time bounds its memory)."""
 
 
 class TestingLimits(BaseModel):
@@ -79,6 +111,7 @@ class Settings(BaseModel):
     data: DataLimits = DataLimits()
     output: OutputLimits = OutputLimits()
     request: RequestLimits = RequestLimits()
+    server: ServerLimits = ServerLimits()
     download: DownloadLimits = DownloadLimits()
     search: SearchLimits = SearchLimits()
     testing: TestingLimits = TestingLimits()
@@ -92,6 +125,7 @@ class Settings(BaseModel):
             "output": self.output.model_dump(),
             "download": self.download.model_dump(),
             "search": self.search.model_dump(),
+            "text": {k: getattr(self.request, k) for k in ("max_problems", "max_echo_chars", "max_param_chars")},
         }
 
 

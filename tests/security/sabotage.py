@@ -203,6 +203,19 @@ def apply_in_process(guard: str | None, marker_dir: Any = None) -> list[str]:
     return _APPLIED[key]
 
 
+SERVER_PATCHES: dict[str, Callable[[], list[str]]] = {}
+"""Guards turned off in the server process itself (parent-side code), by name: ``guard -> patch``."""
+
+
+def patch_server(guard: str) -> list[str]:
+    """Turn ``guard`` off in a test server process (called by the sitecustomize hook at start-up)."""
+    patch_sandbox_init(guard)
+    done = ["sandbox.Sandbox.__init__"]
+    if guard in SERVER_PATCHES:
+        done += SERVER_PATCHES[guard]()
+    return done
+
+
 def _apply(guard: str | None) -> list[str]:
     if guard == "eval":
         import executor.runner  # noqa: F401 - load every module so every copy of a name is patched

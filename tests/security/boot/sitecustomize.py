@@ -16,8 +16,7 @@ if _guard:
         if "sandbox._template_main" in " ".join(sys.orig_argv):
             done = sabotage.apply_in_process(_guard)
         else:
-            sabotage.patch_sandbox_init(_guard)
-            done = ["sandbox.Sandbox.__init__"]
+            done = sabotage.patch_server(_guard)
         print(f"SABOTAGE {_guard!r} in pid {os.getpid()}: {done}", file=sys.stderr, flush=True)
     except Exception as exc:  # a broken hook must be visible, not silently skipped
         print(f"SABOTAGE {_guard!r} FAILED in pid {os.getpid()}: {exc!r}", file=sys.stderr, flush=True)
