@@ -6,21 +6,21 @@ the one JSON string that comes back. Routes, admission, deadlines and disconnect
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import uvicorn
 
 from service import Worker
 from service import catalog as cat
 from service.config import ConfigError, load_settings
 from service.http import build_app, make_predict, progress_bridge, run_watched, server_address
 from service.render import METRIC_HEADERS, ResultFiles, View, render
+from service.results import dumps, failure
+from service.server import serve
+from service.uploads import UploadRefused, read_upload, upload_root
 
 log = logging.getLogger("app")
 
@@ -66,7 +66,7 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
                     quick_out = result_panel()
 
             def quick(ds: str, up: str | None, tgt: str, pt: str, algo: str, ms: list[str], ps: list[str]) -> dict[str, Any]:
-                csv_text = Path(up).read_text(encoding="utf-8", errors="replace") if up else None
+                csv_text = _read_csv(up, worker.settings.server.max_upload_mb * 1024 * 1024) if up else None
                 return cat.quick_workflow(dataset_id=ds, csv_text=csv_text, target=tgt, problem_type=pt,
                                           algorithm=algo, metrics=ms, plots=ps)
 
@@ -74,7 +74,11 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
                 ds: str, up: str | None, tgt: str, pt: str, algo: str, ms: list[str], ps: list[str],
                 request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
             ) -> tuple[Any, ...]:
-                return await run_view(quick(ds, up, tgt, pt, algo, ms, ps), request, progress)
+                try:
+                    workflow = quick(ds, up, tgt, pt, algo, ms, ps)
+                except UploadRefused as exc:
+                    return show(render(dumps(failure("invalid_request", f"The upload was refused: {exc}.")), files))
+                return await run_view(workflow, request, progress)
 
             dataset.change(_on_dataset, dataset, [target, problem], api_visibility="private")
             upload.change(_on_upload, [upload, dataset], target, api_visibility="private")
@@ -100,7 +104,7 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
             with gr.Row():
                 guards = gr.Dataframe(headers=["layer", "active", "detail"], label="Guard layers", interactive=False)
                 probes = gr.Dataframe(headers=["probe", "expected", "got", "ok", "detail"], label="Start-up self-check", interactive=False)
-            recent = gr.Dataframe(headers=["at", "request", "code", "seconds", "queue wait", "workflow"], label="Recent outcomes", interactive=False)
+            recent = gr.Dataframe(headers=["at", "code", "seconds", "queue wait", "nodes", "node types"], label="Recent outcomes", interactive=False)
             with gr.Row():
                 limits = gr.JSON(label="Active limits")
                 container = gr.JSON(label="Container and template")
@@ -126,11 +130,18 @@ def _on_dataset(ds: str) -> tuple[Any, Any]:
     return gr.update(choices=[tgt], value=tgt), gr.update(value=sample.get("problem", "classification"))
 
 
+def _read_csv(path: str, max_bytes: int) -> str:
+    """An uploaded CSV's text: only a regular file inside Gradio's upload folder is opened."""
+    return read_upload(path, upload_root(), max_bytes).decode("utf-8", errors="replace")
+
+
 def _on_upload(path: str | None, ds: str) -> Any:
     if not path:
         return _on_dataset(ds)[0]
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        columns = cat.csv_columns(fh.read(65536))
+    try:
+        columns = cat.csv_columns(_read_csv(path, 65536))
+    except UploadRefused:
+        columns = []
     return gr.update(choices=columns, value=columns[-1] if columns else None)
 
 
@@ -155,7 +166,7 @@ def _health_views(worker: Worker) -> tuple[Any, ...]:
         status += f"\n\n### ⚠️ Guards failing their self-check: {', '.join(h['selfCheck']['failing'])}"
     guards = [[g.get("name"), g.get("active"), g.get("detail") or g.get("reason") or ""] for g in h["guards"]]
     probes = [[p["name"], p["expected"], p["got"], p["ok"], p["detail"]] for p in h["selfCheck"]["probes"]]
-    recent = [[r["at"], r["requestId"], r["code"], r["seconds"], r["queueWaitSeconds"], json.dumps(r["workflow"])]
+    recent = [[r["at"], r["code"], r["seconds"], r["queueWaitSeconds"], r["nodes"], ", ".join(r["types"])]
               for r in h["recent"]]
     return status, guards, probes, recent, h["limits"], {"container": h["container"], "template": h["template"],
                                                           "calibrated": h["calibrated"]}
@@ -179,7 +190,7 @@ def main() -> None:
         app = build_app(worker, build_ui(worker, files), allowed_paths=[str(files.root)])
         host, port = server_address()
         log.info("serving on http://%s:%d (limits from %s)", host, port, settings.source)
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+        serve(app, host, port, settings.server)
     finally:
         worker.close()
         files.close()

@@ -87,6 +87,8 @@ class ServerLimits(BaseModel):
     """KB of any request body except uploads (the workflow plus Gradio's envelope)."""
     max_upload_mb: int = Field(100, gt=0)
     """MB of one uploaded file (Gradio's /upload route)."""
+    max_buffered_mb: int = Field(48, gt=0)
+    """MB of request bodies held in memory at once, all connections together; past it 503."""
     parse_threads: int = Field(1, ge=1, le=16)
     """Threads that decode request bodies off the event loop (one parse at a time bounds its memory)."""
 

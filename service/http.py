@@ -25,7 +25,10 @@ import gradio as gr
 from fastapi.responses import ORJSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service import gradio_compat
+from service.guard import BodyGuard
 from service.results import dumps, failure
+from service.uploads import upload_root
 from service.worker import Worker
 
 __all__ = [
@@ -63,10 +66,9 @@ def _find_event(blocks: gr.Blocks, request: gr.Request | None) -> Any:
         return None
     http_request = request.request
     session = request.session_hash
-    for job in list(blocks._queue.active_jobs):
-        for event in job or ():
-            if (http_request is not None and event.request is http_request) or (session and event.session_hash == session):
-                return event
+    for event in gradio_compat.active_events(blocks):
+        if (http_request is not None and event.request is http_request) or (session and event.session_hash == session):
+            return event
     return None
 
 
@@ -134,25 +136,35 @@ def make_predict(worker: Worker, blocks: gr.Blocks) -> Callable[[str, gr.Request
 
 
 def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi.FastAPI:
-    """A FastAPI app with ``/health``, the legacy routes, and the Gradio app mounted at ``/``."""
+    """A FastAPI app with ``/health``, the legacy routes, and the Gradio app mounted at ``/``.
+
+    Every request passes :class:`~service.guard.BodyGuard` first (body size, time and memory,
+    client file paths), then the legacy-path rewrite.
+    """
+    settings = worker.settings
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/health")
-    def health() -> ORJSONResponse:
-        return ORJSONResponse(worker.health())
+    def health(authorization: str | None = fastapi.Header(None)) -> ORJSONResponse:  # noqa: B008
+        return ORJSONResponse(worker.health(operator=worker.is_operator(authorization)))
 
     app.add_middleware(LegacyCallRoutes)
+    app.add_middleware(BodyGuard, settings=settings, upload_root=upload_root)
     # Admission is the worker's job: let every event through Gradio's queue at once, so no
     # request is ever answered with Gradio's 503 or parked behind another.
-    q = worker.settings.queue
+    q = settings.queue
     threads = max(40, 4 * (q.max_concurrent_jobs + q.max_waiting) + 8)
-    blocks.max_threads = threads
     # Gradio keeps per-session UI state (a copy of the whole UI config) for every session, and
     # every /call request is a new session: cap it, or the parent grows ~150 KB per request.
     blocks.state_session_capacity = q.max_ui_sessions
     blocks.queue(max_size=None, default_concurrency_limit=None)
-    blocks._queue.max_thread_count = threads
-    return gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
+    gradio_compat.check_compatible(blocks)
+    gradio_compat.set_queue_threads(blocks, threads)
+    mount_kwargs.setdefault("max_file_size", settings.server.max_upload_mb * 1024 * 1024)
+    mounted = gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
+    gradio_compat.activate_upload_check(blocks)
+    gradio_compat.bound_session_values(blocks, q.max_ui_value_kb * 1024)
+    return mounted
 
 
 def server_address() -> tuple[str, int]:

@@ -1,24 +1,30 @@
-"""Read one request body into a workflow dict, checking the ``[request]`` caps before any child runs.
+"""Read one request body into a workflow, checking the ``[request]`` caps before any child runs.
 
 Accepted shapes: the JSON text of ``{"nodes": [...], "edges": [...]}`` (what the platform sends),
-the same as an object, a JSON string holding that text (double-encoded), and a ``{"workflow": ...}``
-wrapper. Node-level variants (``node.data.config``, ``trainTestSplit``…) are the engine's business.
+the same as an object (the Python API), a JSON string holding that text (double-encoded), and a
+``{"workflow": ...}`` wrapper. Node-level variants (``node.data.config``, ``trainTestSplit``…) are
+the engine's business.
+
+The text is JSON only (orjson); no Python parser ever sees it. Before it is decoded, its size is
+checked and a linear scan (:mod:`service.jsonscan`) bounds its nesting depth, the number of values
+and the longest string, so decoding can neither recurse deeply nor build more objects than the
+caps allow. The caller runs this off the event loop (``Worker`` uses a small parse pool).
 """
 
 from __future__ import annotations
 
-import ast
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from service.config import RequestLimits
+from service.jsonscan import scan
 
-__all__ = ["RequestError", "parse_request", "summarize"]
+__all__ = ["ParsedRequest", "RequestError", "decode_request", "parse_request", "summarize"]
 
 _KB = 1024
+_EMPTY = "the request is empty: send the workflow JSON {\"nodes\": [...], \"edges\": [...]}"
 
 
 @dataclass
@@ -33,8 +39,26 @@ class RequestError(Exception):
         return self.message
 
 
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A checked workflow as the parent keeps it while it waits: compact JSON bytes, not objects."""
+
+    body: bytes
+    """The workflow object as compact JSON, exactly what the job child receives."""
+    summary: dict[str, Any]
+    """What the log line says about it (:func:`summarize`)."""
+
+
+def _over(name: str, what: str, got: float, limit: int, unit: str = "") -> RequestError:
+    shown = f"{got:.0f}" if isinstance(got, float) else str(got)
+    return RequestError(
+        f"the request {what} {shown}{unit}, over the limit of {limit}{unit} ([request] {name})",
+        {"name": name, "value": limit, "got": got},
+    )
+
+
 def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of ``value`` (iterative; stops counting once past ``limit``)."""
+    """Nesting depth of a Python object (iterative; stops counting once past ``limit``)."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -49,95 +73,80 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _too_deep(depth: int, caps: RequestLimits) -> RequestError:
-    return RequestError(
-        f"the request is nested {depth}+ levels deep, over the limit of {caps.max_depth} ([request] max_depth)",
-        {"name": "max_depth", "value": caps.max_depth, "got": depth},
-    )
-
-
-def _decode(text: str, caps: RequestLimits) -> Any:
-    size = len(text.encode("utf-8", errors="replace"))
-    if size > caps.max_request_kb * _KB:
+def _encode_object(value: Any, caps: RequestLimits) -> bytes:
+    """An object handed over by the Python API, as JSON text (checked like any text after)."""
+    depth = _depth(value, caps.max_depth)
+    if depth > caps.max_depth:
+        raise _over("max_depth", "is nested", depth, caps.max_depth, " levels")
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
         raise RequestError(
-            f"the request is {size / _KB:.0f} KB, over the limit of {caps.max_request_kb} KB ([request] max_request_kb)",
-            {"name": "max_request_kb", "value": caps.max_request_kb, "got": round(size / _KB, 1)},
-        )
-    if not text.strip():
-        raise RequestError("the request is empty: send the workflow JSON {\"nodes\": [...], \"edges\": [...]}")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise _too_deep(caps.max_depth + 1, caps) from None
-    except ValueError as exc:
-        value = _python_literal(text)
-        if value is None:
-            raise RequestError(f"the request is not valid JSON: {exc}") from None
-        return value
+            f"the request holds a value that cannot be passed on ({str(exc)[:120]}): integers must fit in "
+            "64 bits and strings must not contain unpaired UTF-16 surrogates"
+        ) from None
 
 
-def _python_literal(text: str) -> Any:
-    """An object that reached us as its Python repr (a client sent an object to a text input), else None.
-
-    Only literals are read (``ast.literal_eval``); nothing is ever evaluated as code.
-    """
-    if not text.lstrip().startswith("{"):
-        return None
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def parse_request(raw: Any, caps: RequestLimits) -> dict[str, Any]:
-    """The workflow object in ``raw``, or :class:`RequestError` naming what was wrong and the limit."""
-    value = raw
+def _as_bytes(value: str | bytes) -> bytes:
     if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if value is None:
-        raise RequestError("the request is empty: send the workflow JSON {\"nodes\": [...], \"edges\": [...]}")
-    if isinstance(value, str):
-        value = _decode(value, caps)
-        if isinstance(value, str):  # double-encoded: a JSON string holding the workflow text
-            value = _decode(value, caps)
-    elif isinstance(value, (dict, list)):
-        depth = _depth(value, caps.max_depth)
-        if depth > caps.max_depth:
-            raise _too_deep(depth, caps)
-        size = len(json.dumps(value, default=str))
-        if size > caps.max_request_kb * _KB:
-            raise RequestError(
-                f"the request is {size / _KB:.0f} KB, over the limit of {caps.max_request_kb} KB ([request] max_request_kb)",
-                {"name": "max_request_kb", "value": caps.max_request_kb, "got": round(size / _KB, 1)},
-            )
+        return value
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(
+            "the request holds a string with an unpaired UTF-16 surrogate, which cannot be passed on"
+        ) from None
+
+
+def _decode_text(text: bytes, caps: RequestLimits) -> Any:
+    """Size check, linear scan against the caps, then orjson. Raises :class:`RequestError`."""
+    if len(text) > caps.max_request_kb * _KB:
+        raise _over("max_request_kb", "is", round(len(text) / _KB, 1), caps.max_request_kb, " KB")
+    if not text.strip():
+        raise RequestError(_EMPTY)
+    shape = scan(text, max_depth=caps.max_depth)
+    if shape.depth > caps.max_depth:
+        raise _over("max_depth", "is nested", shape.depth, caps.max_depth, " levels")
+    if shape.values > caps.max_json_values:
+        raise _over("max_json_values", "holds up to", shape.values, caps.max_json_values, " JSON values")
+    if shape.longest_string > caps.max_string_kb * _KB:
+        raise _over("max_string_kb", "holds a string of", round(shape.longest_string / _KB, 1), caps.max_string_kb, " KB")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        hint = ""
+        if text.lstrip()[:2] in (b"{'", b"['"):
+            hint = " (it looks like a Python object: send JSON text, with double quotes)"
+        raise RequestError(f"the request is not valid JSON: {str(exc)[:160]}{hint}") from None
+
+
+def decode_request(raw: Any, caps: RequestLimits) -> dict[str, Any]:
+    """The workflow object in ``raw``, or :class:`RequestError` naming what was wrong and the limit."""
+    if raw is None:
+        raise RequestError(_EMPTY)
+    value = _decode_text(_encode_object(raw, caps) if isinstance(raw, (dict, list)) else _as_bytes(raw), caps)
+    if isinstance(value, str):  # double-encoded: a JSON string holding the workflow text
+        value = _decode_text(_as_bytes(value), caps)
     if isinstance(value, dict) and "nodes" not in value and isinstance(value.get("workflow"), (dict, str)):
         inner = value["workflow"]
-        value = _decode(inner, caps) if isinstance(inner, str) else inner
+        value = _decode_text(_as_bytes(inner), caps) if isinstance(inner, str) else inner
     if not isinstance(value, dict):
         kind = "null" if value is None else type(value).__name__
         raise RequestError(f"the request must be a JSON object with nodes and edges; got {kind}")
-    depth = _depth(value, caps.max_depth)
-    if depth > caps.max_depth:
-        raise _too_deep(depth, caps)
-    try:
-        orjson.dumps(value)  # what the sandbox must do to hand it to the child
-    except orjson.JSONEncodeError as exc:
-        raise RequestError(
-            f"the request holds a value that cannot be passed on ({exc}): integers must fit in 64 bits "
-            "and strings must not contain unpaired UTF-16 surrogates"
-        ) from None
     nodes = value.get("nodes")
     if nodes is None or nodes == []:
         raise RequestError("the workflow has no nodes: send at least a dataset node and a model node")
     if not isinstance(nodes, list):
         raise RequestError(f"the workflow's nodes must be a list; got {type(nodes).__name__}")
     if len(nodes) > caps.max_nodes:
-        raise RequestError(
-            f"the workflow has {len(nodes)} nodes, over the limit of {caps.max_nodes} ([request] max_nodes)",
-            {"name": "max_nodes", "value": caps.max_nodes, "got": len(nodes)},
-        )
+        raise _over("max_nodes", "has", len(nodes), caps.max_nodes, " nodes")
     return value
+
+
+def parse_request(raw: Any, caps: RequestLimits) -> ParsedRequest:
+    """:func:`decode_request`, kept as bytes plus a summary (the decoded objects are dropped)."""
+    workflow = decode_request(raw, caps)
+    return ParsedRequest(body=orjson.dumps(workflow), summary=summarize(workflow))
 
 
 def _config(node: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ import orjson
 
 from sandbox import Outcome
 from sandbox.limits import JobLimits
+from service.config import RequestLimits
 
-__all__ = ["dumps", "failure", "from_outcome"]
+__all__ = ["bound_failure", "dumps", "failure", "from_outcome"]
 
 _HEADLINES = {
     "timeout": "The job ran out of time",
@@ -38,6 +39,60 @@ _UNITS = {"wall_clock_seconds": "s", "cpu_seconds": "s", "memory_mb": "MB", "max
 def dumps(envelope: dict[str, Any]) -> str:
     """The envelope as JSON text (non-finite floats become null, never an invalid token)."""
     return orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS, default=str).decode("utf-8")
+
+
+_KEEP_WHEN_CUT = ("limit", "usage", "jobId", "nodeId", "field")
+"""Details kept when a failure is over ``max_error_kb`` (the rest are dropped)."""
+_MAX_NESTING = 8
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def _bound(value: Any, caps: RequestLimits, level: int = 0) -> Any:
+    """``value`` with every string cut to ``max_echo_chars`` and every list to ``max_problems`` items."""
+    if isinstance(value, str):
+        return _cut(value, caps.max_echo_chars)
+    if level >= _MAX_NESTING and isinstance(value, (dict, list, tuple)):
+        return "…"
+    if isinstance(value, dict):
+        return {_cut(str(k), caps.max_echo_chars): _bound(v, caps, level + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        kept = [_bound(v, caps, level + 1) for v in value[: caps.max_problems]]
+        if len(value) > caps.max_problems:
+            kept.append(f"… and {len(value) - caps.max_problems} more")
+        return kept
+    return value
+
+
+def bound_failure(envelope: dict[str, Any], caps: RequestLimits) -> dict[str, Any]:
+    """A failure envelope no larger than ``[request] max_error_kb``, whatever produced it.
+
+    Every echoed string in the details is cut to ``max_echo_chars`` and every list to
+    ``max_problems`` items ("… and N more"); the log tail keeps its last part; the message is cut
+    to a quarter of the cap. If the whole is still over the cap, only the limit, usage and ids are
+    kept. Success envelopes are returned unchanged (they are bounded by ``max_result_mb``).
+    """
+    if envelope.get("status") != "failed":
+        return envelope
+    cap = caps.max_error_kb * 1024
+    message = _cut(str(envelope.get("error", "")), cap // 4)
+    details = envelope.get("errorDetails")
+    bounded: dict[str, Any] = {}
+    if isinstance(details, dict):
+        tail = details.get("logTail")
+        bounded = _bound({k: v for k, v in details.items() if k != "logTail"}, caps)
+        if isinstance(tail, str) and tail:
+            bounded["logTail"] = tail[-(cap // 4):]
+    out = {**envelope, "error": message, "errorDetails": bounded}
+    out["errorCode"] = _cut(str(envelope.get("errorCode", "internal_error")), caps.max_echo_chars)
+    if len(dumps(out)) > cap:
+        out["errorDetails"] = {k: bounded[k] for k in _KEEP_WHEN_CUT if k in bounded}
+        out["errorDetails"]["truncated"] = True
+        if len(dumps(out)) > cap:
+            out["errorDetails"] = {"truncated": True}
+    return out
 
 
 def failure(code: str, message: str, **details: Any) -> dict[str, Any]:

@@ -1,21 +1,69 @@
-"""The health report behind ``GET /health`` and the UI's *Limits and health* tab."""
+"""The health report behind ``GET /health`` and the UI's *Limits and health* tab.
+
+The report is public: it carries counts, codes, timings and node types only, never a dataset id,
+a column name, an error's text or any value from a request. An operator who sets
+``WORKER_HEALTH_TOKEN`` in the environment and sends ``Authorization: Bearer <token>`` also gets
+each recent request's id, workflow summary (algorithms, dataset ids) and its error, cut to
+``[request] max_echo_chars`` (:func:`is_operator`, a constant-time compare).
+"""
 
 from __future__ import annotations
 
+import hmac
+import os
 import platform
 import tomllib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from service.codes import CODES
 from service.config import REPO_ROOT
 
 if TYPE_CHECKING:
     from service.worker import Worker
 
-__all__ = ["RECENT_SIZE", "health_report", "version"]
+__all__ = ["HEALTH_TOKEN_ENV", "RECENT_SIZE", "health_report", "is_operator", "public_outcome", "version"]
 
 RECENT_SIZE = 50
 """Recent outcomes kept in memory for /health and the UI."""
+
+HEALTH_TOKEN_ENV = "WORKER_HEALTH_TOKEN"
+"""Environment variable holding the operator's token for the detailed /health view (unset: none)."""
+
+NODE_TYPES = frozenset({"dataset", "preprocessing", "split", "model", "evaluate", "visualize", "fault"})
+"""Node types shown as they are; anything else a client wrote is shown as ``other``."""
+
+
+def is_operator(authorization: str | None, token: str | None) -> bool:
+    """Whether an ``Authorization: Bearer <token>`` header carries the operator's token."""
+    if not token or not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8", "replace"))
+
+
+def operator_token() -> str | None:
+    """The operator's token from the environment (read once, at start-up)."""
+    return os.environ.get(HEALTH_TOKEN_ENV) or None
+
+
+def _code(code: Any) -> str:
+    return code if isinstance(code, str) and code in CODES or code == "completed" else "other"
+
+
+def public_outcome(record: dict[str, Any]) -> dict[str, Any]:
+    """One recent outcome as anyone may see it: when, code, timings, node count and types."""
+    summary = record.get("workflow") or {}
+    return {
+        "at": record.get("at"),
+        "code": _code(record.get("code")),
+        "seconds": record.get("seconds"),
+        "queueWaitSeconds": record.get("queueWaitSeconds"),
+        "nodes": summary.get("nodes", 0),
+        "types": [t if t in NODE_TYPES else "other" for t in summary.get("types", [])],
+    }
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +84,11 @@ def _gradio_version() -> str | None:
         return None
 
 
-def health_report(worker: Worker) -> dict[str, Any]:
-    """Status, version, limits, guard layers, template, queue depth and recent outcomes. Never raises."""
+def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
+    """Status, version, limits, guard layers, template, queue depth and recent outcomes. Never raises.
+
+    ``operator``: add each recent request's id, workflow summary and (cut) error.
+    """
     s = worker.settings
     sandbox_status: dict[str, Any] = {}
     error = None
@@ -56,15 +107,24 @@ def health_report(worker: Worker) -> dict[str, Any]:
         status = "degraded"
     else:
         status = "ok"
-    with worker._lock:
-        recent = list(worker.recent)[:20]
-        counts = dict(worker.counts)
+    records, counts = worker.outcomes()
+    recent = [public_outcome(r) for r in records[:20]]
+    if operator:
+        echo = s.request.max_echo_chars
+        for shown, record in zip(recent, records, strict=False):
+            shown.update(requestId=record.get("requestId"), workflow=record.get("workflow"),
+                         code=record.get("code"))
+            if record.get("error"):
+                shown["error"] = str(record["error"])[:echo]
+    by_code: dict[str, int] = {}
+    for code, n in counts.items():
+        by_code[_code(code)] = by_code.get(_code(code), 0) + n
     return {
         "status": status,
         "version": version(),
         "gradio": _gradio_version(),
         "python": platform.python_version(),
-        "limitsFile": s.source,
+        "limitsFile": os.path.basename(s.source),
         "limits": {
             "job": s.job.model_dump(),
             "queue": s.queue.model_dump(),
@@ -84,8 +144,9 @@ def health_report(worker: Worker) -> dict[str, Any]:
             "maxConcurrent": s.queue.max_concurrent_jobs,
             "maxWaiting": s.queue.max_waiting,
             "started": sandbox_status.get("jobs_started", 0),
-            "byCode": counts,
+            "byCode": by_code,
         },
         "recent": recent,
+        "operatorView": operator,
         **({"error": error} if error else {}),
     }

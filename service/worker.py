@@ -1,6 +1,6 @@
 """The glue between the HTTP app and the sandbox: admission, deadlines, one JSON answer per request.
 
-    submit(raw) ─ parse_request ──(bad)──────────────────────────────► invalid_request
+    submit(raw) ─ parse pool: parse_request ──(bad)──────────────────► invalid_request
                    │
                    admission.acquire(deadline) ──(line full)─────────► busy
                    │                            ──(deadline passed)──► deadline_exceeded
@@ -23,13 +23,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
+
 from sandbox import Sandbox
 from service import codes
 from service.admission import Admission, Busy
 from service.config import Settings
-from service.request import RequestError, parse_request, summarize
-from service.results import dumps, failure, from_outcome
-from service.status import RECENT_SIZE, health_report
+from service.request import ParsedRequest, RequestError, parse_request
+from service.results import bound_failure, dumps, failure, from_outcome
+from service.status import RECENT_SIZE, health_report, is_operator, operator_token
 
 __all__ = ["ENGINE_TARGET", "PRELOAD", "WARMUP", "Worker"]
 
@@ -92,7 +94,11 @@ class Worker:
         self.counts: dict[str, int] = {}
         self.started_at = time.time()
         self._pool = ThreadPoolExecutor(settings.queue.max_concurrent_jobs, thread_name_prefix="job")
+        # Request bodies are decoded here, off the event loop; one parse at a time (by default)
+        # bounds the memory a burst of large bodies can take while it is decoded.
+        self._parse_pool = ThreadPoolExecutor(settings.server.parse_threads, thread_name_prefix="parse")
         self._lock = threading.Lock()
+        self._operator_token = operator_token()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -120,13 +126,23 @@ class Worker:
     def close(self) -> None:
         """Stop the template and the job threads (running jobs are left to finish or time out)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._parse_pool.shutdown(wait=False, cancel_futures=True)
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None
 
-    def health(self) -> dict[str, Any]:
-        """Everything /health and the UI's health tab show."""
-        return health_report(self)
+    def health(self, *, operator: bool = False) -> dict[str, Any]:
+        """Everything /health and the UI's health tab show (``operator``: with request details)."""
+        return health_report(self, operator=operator)
+
+    def is_operator(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the operator's ``WORKER_HEALTH_TOKEN``."""
+        return is_operator(authorization, self._operator_token)
+
+    def outcomes(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """A copy of the recent outcomes (newest first) and the count of answers by code."""
+        with self._lock:
+            return list(self.recent), dict(self.counts)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -146,11 +162,13 @@ class Worker:
         arrival = time.monotonic()
         rid = request_id or uuid.uuid4().hex[:12]
         cancel = cancel or threading.Event()
-        workflow: dict[str, Any] | None = None
+        workflow: ParsedRequest | None = None
         job_started = False
         try:
             try:
-                workflow = parse_request(raw, self.settings.request)
+                loop = asyncio.get_running_loop()
+                workflow = await loop.run_in_executor(self._parse_pool, parse_request, raw, self.settings.request)
+                raw = None  # the parent keeps the checked bytes only, not the client's text
             except RequestError as exc:
                 return self._answer(rid, None, failure(codes.INVALID_REQUEST, _sentence(exc.message), **({"limit": exc.limit} if exc.limit else {})), arrival)
             if self.sandbox is None:
@@ -164,7 +182,6 @@ class Worker:
                 return self._answer(rid, workflow, self._expired(arrival), arrival)
             queue_wait = time.monotonic() - arrival
             remaining = deadline - queue_wait
-            loop = asyncio.get_running_loop()
             job_started = True
             fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel)
             fut.add_done_callback(lambda _f: self.admission.release())
@@ -207,7 +224,7 @@ class Worker:
     def _run_job(
         self,
         rid: str,
-        workflow: dict[str, Any],
+        workflow: ParsedRequest,
         arrival: float,
         remaining: float,
         on_progress: ProgressCallback | None,
@@ -218,7 +235,7 @@ class Worker:
         queue_wait = time.monotonic() - arrival
         _release_free_memory()
         payload = {
-            "workflow": workflow,
+            "workflow": orjson.Fragment(workflow.body),
             "limits": self.settings.engine_limits(),
             "fault_injection": self.settings.testing.fault_injection,
             "request_id": rid,
@@ -231,7 +248,7 @@ class Worker:
     def _answer(
         self,
         rid: str,
-        workflow: dict[str, Any] | None,
+        workflow: ParsedRequest | None,
         envelope: dict[str, Any],
         arrival: float,
         *,
@@ -239,7 +256,8 @@ class Worker:
         queue_wait: float = 0.0,
         pids: tuple[int, ...] = (),
     ) -> str:
-        """Serialise the envelope, write the request's one log line and remember the outcome."""
+        """Bound a failure, serialise the envelope, write the request's one log line, remember the outcome."""
+        envelope = bound_failure(envelope, self.settings.request)
         text = dumps(envelope)
         try:
             code = envelope.get("errorCode") or envelope.get("status") or "unknown"
@@ -251,7 +269,7 @@ class Worker:
                 "seconds": round(time.monotonic() - arrival, 3),
                 "queueWaitSeconds": round(queue_wait, 3),
                 "usage": usage,
-                "workflow": summarize(workflow),
+                "workflow": workflow.summary if workflow is not None else {},
                 "resultBytes": len(text),
                 "pids": list(pids),
             }

@@ -14,7 +14,7 @@ from service.admission import Admission, Busy
 from service.codes import CODES
 from service.config import RequestLimits
 from service.render import render
-from service.request import RequestError, parse_request, summarize
+from service.request import RequestError, decode_request, parse_request, summarize
 from service.results import from_outcome
 
 CAPS = RequestLimits(max_request_kb=4, max_nodes=3, max_depth=6)
@@ -23,11 +23,15 @@ WORKFLOW = {"nodes": [{"id": "d", "type": "dataset", "config": {"dataset_id": "i
 
 @pytest.mark.parametrize(
     "raw",
-    [json.dumps(WORKFLOW), WORKFLOW, json.dumps(json.dumps(WORKFLOW)), {"workflow": WORKFLOW}, str(WORKFLOW)],
-    ids=["text", "object", "double-encoded", "wrapped", "python-repr"],
+    [json.dumps(WORKFLOW), WORKFLOW, json.dumps(json.dumps(WORKFLOW)), {"workflow": WORKFLOW},
+     json.dumps({"workflow": json.dumps(WORKFLOW)}).encode()],
+    ids=["text", "object", "double-encoded", "wrapped", "wrapped-text-bytes"],
 )
 def test_every_accepted_shape_gives_the_same_workflow(raw: object) -> None:
-    assert parse_request(raw, CAPS) == WORKFLOW
+    assert decode_request(raw, CAPS) == WORKFLOW
+    parsed = parse_request(raw, CAPS)
+    assert json.loads(parsed.body) == WORKFLOW  # the parent keeps compact bytes, not objects
+    assert parsed.summary["types"] == ["dataset"]
 
 
 @pytest.mark.parametrize(
@@ -37,18 +41,29 @@ def test_every_accepted_shape_gives_the_same_workflow(raw: object) -> None:
         (json.dumps({"nodes": [{"id": str(i), "type": "model"} for i in range(4)]}), "max_nodes"),
         (json.dumps({"nodes": [{"a": [[[[[[1]]]]]]}]}), "max_depth"),
         ("[" * 100_000 + "]" * 100_000, "max_request_kb"),
+        ("[" * 1000 + "]" * 1000, "max_depth"),
+        ('{"nodes": [' + ",".join(["0"] * 1000) + "]}", "max_json_values"),
+        ('{"nodes": [{}], "x": [' + ",".join(["{}"] * 600) + "]}", "max_json_values"),
+        ('{"nodes": [{"id": "' + "y" * 3000 + '"}]}', "max_string_kb"),
+        (json.dumps(json.dumps({"nodes": [[[[[[[1]]]]]]]})), "max_depth"),  # caps apply inside a double encoding
     ],
 )
 def test_over_cap_requests_name_their_limit(raw: str, limit: str) -> None:
+    caps = RequestLimits(max_request_kb=4, max_nodes=3, max_depth=6, max_json_values=500, max_string_kb=2)
     with pytest.raises(RequestError) as info:
-        parse_request(raw, RequestLimits(max_request_kb=4, max_nodes=3, max_depth=6) if limit != "max_depth" else CAPS)
+        parse_request(raw, caps)
     assert info.value.limit is not None and info.value.limit["name"] == limit
     assert limit in str(info.value)
 
 
-def test_a_python_repr_is_read_as_literals_only() -> None:
-    with pytest.raises(RequestError, match="not valid JSON"):
-        parse_request("{'nodes': __import__('os').getpid()}", CAPS)
+@pytest.mark.parametrize(
+    "raw",
+    ["{'nodes': __import__('os').getpid()}", str(WORKFLOW), "{1:[" + "0," * 1000 + "]}"],
+    ids=["attack", "python-repr", "literal-eval-bomb"],
+)
+def test_only_json_is_read_never_a_python_literal(raw: str) -> None:
+    with pytest.raises(RequestError, match="not valid JSON|JSON values"):
+        parse_request(raw, RequestLimits())
 
 
 def test_summary_names_types_algorithms_and_datasets() -> None:
@@ -145,10 +160,18 @@ def test_quick_train_builds_a_connected_workflow_for_each_problem_type() -> None
         assert [(e["source"], e["target"]) for e in wf["edges"]] == list(zip(ids, ids[1:], strict=False))
 
 
-@pytest.mark.parametrize("raw", ['{"nodes": [{"id": "d", "type": "dataset", "config": {"rows": 123456789012345678901234567890}}]}',
-                                 '{"nodes": [{"id": "\\ud800", "type": "dataset"}]}'], ids=["big-int", "lone-surrogate"])
-def test_values_the_child_cannot_receive_are_an_invalid_request(raw: str) -> None:
-    with pytest.raises(RequestError, match="cannot be passed on"):
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"nodes": [{"id": "d", "config": {"rows": 123456789012345678901234567890}}]}, "cannot be passed on"),
+        ({"nodes": [{"id": "\ud800"}]}, "cannot be passed on"),
+        ('{"nodes": [{"id": "\ud800", "type": "dataset"}]}', "unpaired UTF-16 surrogate"),  # as Gradio hands it on
+        ('{"nodes": [{"id": "\\ud800", "type": "dataset"}]}', "not valid JSON"),  # the escape in the text
+    ],
+    ids=["big-int-object", "lone-surrogate-object", "lone-surrogate-str", "lone-surrogate-escape"],
+)
+def test_values_the_child_cannot_receive_are_an_invalid_request(raw: object, message: str) -> None:
+    with pytest.raises(RequestError, match=message):
         parse_request(raw, CAPS)
 
 

@@ -1,0 +1,186 @@
+"""ASGI middleware in front of Gradio: every request body is bounded before any route reads it.
+
+For each HTTP request, before Gradio sees a byte:
+
+* **size**: a body over ``[server] max_body_kb`` (``max_upload_mb`` for Gradio's upload route) is
+  answered ``413`` from its ``Content-Length`` alone, or as soon as the streamed bytes pass it;
+* **time**: each chunk of a body must arrive within ``[server] idle_timeout_seconds``;
+* **memory**: bodies buffered at once share ``[server] max_buffered_mb``; past it ``503``;
+* **files**: a JSON body that names a file (any object with a ``path``) is decoded off the event
+  loop, after the linear scan bounds it (:mod:`service.jsonscan`), and refused with ``400``
+  unless every path is an upload of this app (:mod:`service.uploads`). Gradio's own check is
+  turned on too (:func:`service.gradio_compat.activate_upload_check`); this one does not depend on
+  Gradio's internals and also refuses URLs, which Gradio would fetch from the parent.
+
+Refusals are small JSON objects with an ``errorCode`` and the limit's name, never an echo of
+the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.config import Settings
+from service.jsonscan import scan
+from service.uploads import refused_paths
+
+__all__ = ["BodyGuard"]
+
+_KB = 1024
+_UPLOAD_SUFFIX = "/upload"
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, limit: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.limit = limit
+
+
+async def _reply(send: Send, status: int, message: str, limit: dict[str, Any] | None = None) -> None:
+    body = {"status": "failed", "errorCode": "invalid_request" if status < 500 else "busy", "error": message}
+    if limit:
+        body["errorDetails"] = {"limit": limit}
+    data = orjson.dumps(body)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": data})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers") or ():
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class BodyGuard:
+    """Bound every request body in size, time and memory, and refuse client paths that are not uploads."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, upload_root: Callable[[], Path]) -> None:
+        self.app = app
+        self.server = settings.server
+        self.request = settings.request
+        self.upload_root = upload_root
+        self.buffered = 0
+        self._limiter = anyio.CapacityLimiter(settings.server.parse_threads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope.get("path", "").endswith(_UPLOAD_SUFFIX)
+        cap = self.server.max_upload_mb * _KB * _KB if upload else self.server.max_body_kb * _KB
+        name = "max_upload_mb" if upload else "max_body_kb"
+        length = _content_length(scope)
+        if length is not None and length > cap:
+            await _reply(send, 413, f"The request body is {length} bytes, over the limit of {cap} bytes ([server] {name}).",
+                         {"name": name, "value": cap // (_KB * _KB if upload else _KB), "got": length})
+            return
+        try:
+            if upload:
+                await self.app(scope, self._counted(receive, cap, name), send)
+                return
+            body = await self._buffer(receive, cap, name, length)
+        except _Refused as exc:
+            await _reply(send, exc.status, exc.message, exc.limit)
+            return
+        except TimeoutError:
+            await _reply(send, 408, f"The request body stopped arriving for {self.server.idle_timeout_seconds} s "
+                                    "([server] idle_timeout_seconds).")
+            return
+        try:
+            if b'"path"' in body:
+                problems = await anyio.to_thread.run_sync(self._file_problems, body, limiter=self._limiter)
+                if problems:
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                    await _reply(send, 400, f"File refused: {problems[0]}{more}.")
+                    return
+        except _Refused as exc:
+            await _reply(send, exc.status, exc.message, exc.limit)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _next(self, receive: Receive) -> Message:
+        return await asyncio.wait_for(receive(), self.server.idle_timeout_seconds)
+
+    async def _buffer(self, receive: Receive, cap: int, name: str, length: int | None) -> bytes:
+        budget = self.server.max_buffered_mb * _KB * _KB
+        reserved = 0
+        chunks: list[bytes] = []
+        try:
+            while True:
+                message = await self._next(receive)
+                if message["type"] == "http.disconnect":
+                    raise _Refused(400, "The client disconnected while sending its request.")
+                chunk = message.get("body", b"")
+                if chunk:
+                    if reserved + len(chunk) > cap:
+                        raise _Refused(413, f"The request body is over the limit of {cap} bytes ([server] {name}).",
+                                       {"name": name, "value": cap // _KB, "got": reserved + len(chunk)})
+                    if self.buffered + len(chunk) > budget:
+                        raise _Refused(503, "The server is receiving too many request bodies at once; try again in a "
+                                            "few seconds ([server] max_buffered_mb).",
+                                       {"name": "max_buffered_mb", "value": self.server.max_buffered_mb})
+                    self.buffered += len(chunk)
+                    reserved += len(chunk)
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        finally:
+            self.buffered -= reserved
+
+    def _counted(self, receive: Receive, cap: int, name: str) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await self._next(receive)
+            seen += len(message.get("body", b""))
+            if seen > cap:
+                raise _Refused(413, f"The upload is over the limit of {cap} bytes ([server] {name}).",
+                               {"name": name, "value": self.server.max_upload_mb, "got": seen})
+            return message
+
+        return counted
+
+    def _file_problems(self, body: bytes) -> list[str]:
+        """Decode a body that names files (bounded by the scan first) and judge every path in it."""
+        caps = self.request
+        shape = scan(body, max_depth=caps.max_depth)
+        if shape.depth > caps.max_depth or shape.values > caps.max_json_values:
+            raise _Refused(413, "The request body is nested too deeply or holds too many values "
+                                "([request] max_depth, max_json_values).")
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return []  # not JSON: Gradio refuses it; no file can be named in it
+        return refused_paths(value, self.upload_root(), max_items=caps.max_json_values, echo_chars=caps.max_echo_chars)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,90 @@
+"""The HTTP server (uvicorn) with bounded connections: no client can hoard the parent's descriptors.
+
+uvicorn keeps a connection that has not sent a request yet open forever (its keep-alive timer
+starts only after a first response, and any byte stops it), so 1,000 idle sockets stay 1,000 open
+descriptors. :func:`guarded_protocol` makes uvicorn's h11 protocol
+
+* close a connection that has not sent a complete request head within ``[server]
+  idle_timeout_seconds`` (a new connection, a keep-alive between requests, or a head trickled a
+  byte at a time), and
+* answer ``503`` and close at once any connection past ``[server] max_connections``,
+
+so the descriptor count stays under the cap whatever clients do. The soft ``RLIMIT_NOFILE`` is
+raised to the hard limit at start so the cap, not ``EMFILE``, is what a flood meets.
+"""
+
+from __future__ import annotations
+
+import resource
+from typing import Any
+
+import orjson
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from service.config import ServerLimits
+
+__all__ = ["guarded_protocol", "raise_fd_limit", "serve"]
+
+
+def _busy_response() -> bytes:
+    body = orjson.dumps({
+        "status": "failed",
+        "errorCode": "busy",
+        "error": "The server has too many open connections; try again in a few seconds "
+                 "([server] max_connections).",
+    })
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with an idle timeout from the first byte and a connection cap."""
+    busy = _busy_response()
+
+    class GuardedH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limits.max_connections:
+                transport.write(busy)
+                transport.close()
+                return
+            self.timeout_keep_alive_task = self.loop.call_later(limits.idle_timeout_seconds, self.timeout_keep_alive_handler)
+
+        def data_received(self, data: bytes) -> None:
+            # uvicorn stops the idle timer at any byte; keep it until a whole request head has
+            # arrived (handle_events stops it then), so a trickled head still times out.
+            self.conn.receive_data(data)
+            self.handle_events()
+
+    return GuardedH11Protocol
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft descriptor limit to the hard one; returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def serve(app: Any, host: str, port: int, limits: ServerLimits) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM, with the connection guards above."""
+    raise_fd_limit()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        http=guarded_protocol(limits),
+        timeout_keep_alive=max(1, int(limits.idle_timeout_seconds)),
+        limit_concurrency=limits.max_connections,
+    )
