@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import importlib
 import os
-import select
 import signal
 import socket
 import sys
@@ -20,6 +19,7 @@ import orjson
 
 from .rlimits import read_proc_status
 from .runner import _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG, prctl, run_spare, scan_thread_pools
+from .waiting import wait_readable
 
 _MAX_CONTROL = 1 << 16
 
@@ -68,7 +68,7 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
     while True:
         if spare is None:
             spare = _make_spare(control, warmup)
-        readable, _, _ = select.select([control], [], [], 1.0)
+        readable = wait_readable([control], 1.0)
         _reap()
         if not readable:
             continue

@@ -18,7 +18,6 @@ import faulthandler
 import importlib
 import os
 import resource
-import select
 import selectors
 import shutil
 import signal
@@ -38,6 +37,7 @@ from .errors import ErrorCode, limit_error
 from .limits import GuardLimits, JobLimits
 from .protocol import KIND_JSON, KIND_RESULT, FrameReader, FrameTooLarge, dumps, write_frame, write_json
 from .rlimits import apply_rlimits, compute_rlimits, count_user_tasks, lift_data_limit, read_proc_status
+from .waiting import wait_readable
 
 __all__ = ["run_spare", "scan_thread_pools"]
 
@@ -188,7 +188,7 @@ def _warm_up(target: str, go_r: int, tmpdir: str) -> None:
         module_name, _, func_name = target.partition(":")
         _warming = True  # before the check: a stop signal from here on interrupts the warm-up
         signal.signal(_WARMUP_STOP, _stop_warm_up)
-        if select.select([go_r], [], [], 0)[0]:
+        if wait_readable([go_r], 0):
             return  # the job came first (the runner signals only after sending it)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

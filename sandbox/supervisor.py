@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import shutil
 import signal
 import socket
@@ -34,10 +33,12 @@ from .limits import GuardLimits, JobLimits
 from .outcome import Outcome, Usage
 from .protocol import KIND_RESULT, FrameReader, dumps
 from .runner import make_non_dumpable
+from .stale import make_owned_dir, sweep_stale
 from .template import Template
+from .waiting import wait_readable
 from .watchdog import JOB_MARKER, TreeSample, kill_job_processes, sample_tree, signal_tree
 
-__all__ = ["DEFAULT_ENV_ALLOW", "Sandbox", "THREAD_ENV_VARS"]
+__all__ = ["DEFAULT_ENV_ALLOW", "ROOT_PREFIX", "Sandbox", "THREAD_ENV_VARS"]
 
 log = logging.getLogger("sandbox")
 
@@ -47,6 +48,9 @@ _RUNNER_REPORT_SECONDS = 5.0
 EXACT_ABOVE = 0.75
 """Share of ``memory_mb`` above which the watchdog's bound on a tree's private memory is checked
 exactly (USS) at every poll instead of every ``uss_interval_ms``."""
+
+ROOT_PREFIX = "sandbox-jobs-"
+"""Name prefix of a sandbox's root dir in the temp dir (one per started Sandbox)."""
 
 DEFAULT_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "SYSTEMROOT")
 """Parent variables a job may see. Everything else (HF_TOKEN, API keys...) stays in the parent."""
@@ -122,7 +126,10 @@ class Sandbox:
         cannot read the parent's environment (HF_TOKEN...) from ``/proc/<pid>/environ``.
         """
         make_non_dumpable()
-        self._tmp_root = Path(tempfile.mkdtemp(prefix="sandbox-jobs-"))
+        # A parent killed with SIGKILL (or by the OOM killer) could not remove its root: the dirs
+        # of dead owners go now. Ours names us as its owner so the next start can tell.
+        sweep_stale(tempfile.gettempdir(), ROOT_PREFIX)
+        self._tmp_root = make_owned_dir(ROOT_PREFIX)
         # The template's temp dir is ours too: what its runners make there (the warm-ups' dirs)
         # is gone with close(), even if a runner was killed before it could clean up.
         self._template.env["TMPDIR"] = str(self._tmp_root)
@@ -335,7 +342,7 @@ class _Job:
         interval = self.sb.guards.watchdog_interval_ms / 1000
         start_deadline = self.started + self.sb.guards.template_start_seconds
         while True:
-            ready, _, _ = select.select([sock], [], [], interval)
+            ready = wait_readable([sock], interval)
             if ready:
                 data = sock.recv(1 << 20)
                 if not data:  # the runner is gone, or going
@@ -370,14 +377,14 @@ class _Job:
         """
         deadline = time.monotonic() + _RUNNER_REPORT_SECONDS
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+            ready = wait_readable([sock], max(0.0, deadline - time.monotonic()))
             if ready and not sock.recv(1 << 16):
                 break
         self._await_runner_gone(deadline)
 
     def _await_runner_gone(self, deadline: float) -> None:
         if self.runner_fd is not None:
-            select.select([self.runner_fd], [], [], max(0.0, deadline - time.monotonic()))
+            wait_readable([self.runner_fd], max(0.0, deadline - time.monotonic()))
 
     def _on_frame(self, kind: bytes, body: bytes) -> None:
         if kind == KIND_RESULT:

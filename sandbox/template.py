@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 import orjson
 
 from .errors import TemplateError
+from .waiting import wait_readable
 
 __all__ = ["Template"]
 
@@ -68,7 +68,7 @@ class Template:
             )
         finally:
             child_end.close()
-        ready, _, _ = select.select([parent_end], [], [], self.start_seconds)
+        ready = wait_readable([parent_end], self.start_seconds)
         data = parent_end.recv(1 << 16) if ready else b""
         if not data:
             proc.kill()
@@ -136,7 +136,7 @@ class Template:
             try:
                 self._control.send(orjson.dumps({"op": "ping"}))
                 deadline = time.monotonic() + timeout
-                ready, _, _ = select.select([self._control], [], [], max(0.0, deadline - time.monotonic()))
+                ready = wait_readable([self._control], max(0.0, deadline - time.monotonic()))
                 if not ready:
                     return None
                 reply = orjson.loads(self._control.recv(1 << 16))

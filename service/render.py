@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.stale import make_owned_dir, sweep_stale
+
 __all__ = ["KEEP_RESULTS", "ResultFiles", "View", "render"]
+
+UI_PREFIX = "worker-ui-"
+"""Name prefix of the result files' dir in the temp dir."""
 
 KEEP_RESULTS = 16
 """Results whose plot and model files stay on disk for the UI to serve."""
@@ -27,10 +32,19 @@ METRIC_HEADERS = ["Metric", "Value", "95% CI"]
 
 
 class ResultFiles:
-    """A temp directory holding the files of the most recent results only."""
+    """A temp directory holding the files of the most recent results only.
+
+    ``home`` (``$TMPDIR/worker-ui-*``) names its owner process (``sandbox.stale``), so the next
+    start removes it if this process was killed before :meth:`close`; at creation the dirs that
+    dead owners left are removed. The files served to the UI are under ``root`` (inside
+    ``home``), away from the owner marker.
+    """
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="worker-ui-"))
+        sweep_stale(tempfile.gettempdir(), UI_PREFIX)
+        self.home = make_owned_dir(UI_PREFIX)
+        self.root = self.home / "files"
+        self.root.mkdir()
         self._dirs: deque[Path] = deque()
         self._lock = threading.Lock()
 
@@ -44,7 +58,7 @@ class ResultFiles:
         return path
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 @dataclass

@@ -26,6 +26,12 @@ GUARDS: dict[str, str] = {
     "paths": "dataset ids never name local files (only known sample ids load)",
     "urls": "dataset URLs are http(s) only and never reach loopback/private/link-local addresses",
     "caps": "request size, node count and nesting depth are capped before any child runs",
+    "stale": "a killed server's temp dirs (sandbox-jobs-*, worker-ui-*) are removed by the next start",
+    "files": "a client-named file path is used only if Gradio wrote it as an upload of this app",
+    "fds": "no fd ceiling (no select()) and no connection hoarding (idle timeout, connection cap)",
+    "parse": "request bodies are JSON only, scanned before decoding, decoded off the event loop",
+    "echo": "errors are bounded (problems, echoed strings, size) and Gradio keeps no large session values",
+    "health": "the public /health carries counts, codes, timings and node types only",
 }
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,6 +223,10 @@ def patch_server(guard: str) -> list[str]:
 
 
 def _apply(guard: str | None) -> list[str]:
+    if guard == "echo":
+        import executor.runner  # noqa: F401
+
+        return _sabotage_echo_engine()
     if guard == "eval":
         import executor.runner  # noqa: F401 - load every module so every copy of a name is patched
 
@@ -230,3 +240,134 @@ def _apply(guard: str | None) -> list[str]:
 
         return _sabotage_urls()
     return []
+
+
+# -- parent-side: stale dirs, fd ceiling --------------------------------------------------------
+
+
+def _replace_in_loaded(module_name: str, attr: str, new: Any, prefixes: tuple[str, ...]) -> list[str]:
+    """Replace ``module.attr`` and every copy of it in loaded modules named with one of ``prefixes``
+    (modules imported later take the replacement from ``module``)."""
+    import importlib
+
+    original = getattr(importlib.import_module(module_name), attr)
+    patched = []
+    for mod in list(sys.modules.values()):
+        name = getattr(mod, "__name__", "") or ""
+        if name.startswith(prefixes) and getattr(mod, attr, None) is original:
+            setattr(mod, attr, new)
+            patched.append(f"{name}.{attr}")
+    return patched
+
+
+def _sabotage_stale() -> list[str]:
+    """The sweep of dead owners' dirs does nothing (Sandbox.start and ResultFiles still call it)."""
+
+    def no_sweep(parent_dir: Any, prefix: str) -> list[Path]:
+        return []
+
+    return _replace_in_loaded("sandbox.stale", "sweep_stale", no_sweep, ("sandbox.", "service."))
+
+
+SERVER_PATCHES["stale"] = _sabotage_stale
+
+
+def _select_wait(fds: Any, timeout: float | None) -> list[Any]:
+    """The sandbox's wait as it was: ``select.select``, which refuses fds numbered 1024 and above."""
+    import select
+
+    return select.select(list(fds), [], [], None if timeout is None else max(0.0, timeout))[0]
+
+
+def select_wait_patch() -> list[str]:
+    """Every loaded ``sandbox.*`` module waits with ``select.select`` again (for guard ``fds``)."""
+    return _replace_in_loaded("sandbox.waiting", "wait_readable", _select_wait, ("sandbox.",))
+
+
+# -- parent hardening: files, fds, parse, echo, health (server-side) ---------------------------
+
+
+def _sabotage_files() -> list[str]:
+    """Any client path counts as an upload, and Gradio's own check stays off (as mount_gradio_app leaves it)."""
+    from service import gradio_compat, uploads
+
+    def any_path(path: Any, root: Any, *, echo_chars: int = 200) -> Path:
+        return Path(path)
+
+    uploads.uploaded_file = any_path  # refused_paths and read_upload look it up here
+    gradio_compat.activate_upload_check = lambda blocks: None
+    return ["service.uploads.uploaded_file", "service.gradio_compat.activate_upload_check"]
+
+
+def _sabotage_fds() -> list[str]:
+    """Plain uvicorn connections (no idle timeout, no cap) and the sandbox's select()-based wait."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from service import server
+
+    server.guarded_protocol = lambda limits: H11Protocol
+    return ["service.server.guarded_protocol", *select_wait_patch()]
+
+
+def _sabotage_parse() -> list[str]:
+    """The old decoder: stdlib json with no scan, then ast.literal_eval for anything else."""
+    import ast
+    import json
+
+    from service import request
+
+    def naive(text: bytes, caps: Any) -> Any:
+        if len(text) > caps.max_request_kb * 1024:
+            raise request.RequestError("the request is over max_request_kb", {"name": "max_request_kb"})
+        decoded = text.decode("utf-8", errors="replace")
+        try:
+            return json.loads(decoded)
+        except ValueError:
+            try:
+                value = ast.literal_eval(decoded)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise request.RequestError("the request is not valid JSON") from None
+            if isinstance(value, dict):
+                return value
+            raise request.RequestError("the request is not valid JSON") from None
+
+    request._decode_text = naive
+    return ["service.request._decode_text"]
+
+
+def _sabotage_echo_server() -> list[str]:
+    """No bound on failures in the parent, and Gradio keeps every session's values."""
+    from service import gradio_compat, worker
+
+    worker.bound_failure = lambda envelope, caps: envelope
+    gradio_compat.bound_session_values = lambda blocks, limit: None
+    return ["service.worker.bound_failure", "service.gradio_compat.bound_session_values"]
+
+
+def _sabotage_echo_engine() -> list[str]:
+    """The engine lists every problem and echoes every string whole (in the template and its jobs)."""
+    from executor import echo
+    from executor.limits import TextLimits
+
+    unbounded = TextLimits.model_construct(max_problems=10**7, max_echo_chars=10**8,
+                                           max_param_chars=TextLimits().max_param_chars)
+    return _replace_everywhere("executor.echo", "text_limits", lambda original: lambda: unbounded) and [
+        f"{echo.__name__}.text_limits"
+    ] or []
+
+
+def _sabotage_health() -> list[str]:
+    """The public /health shows each recent request's whole record."""
+    from service import status
+
+    status.public_outcome = lambda record: dict(record)
+    return ["service.status.public_outcome"]
+
+
+SERVER_PATCHES.update(
+    files=_sabotage_files,
+    fds=_sabotage_fds,
+    parse=_sabotage_parse,
+    echo=_sabotage_echo_server,
+    health=_sabotage_health,
+)
