@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor.echo import clip, listing, shown, tag
 from executor.errors import Problem
 from executor.schema import NODE_TYPES, Workflow
 
@@ -86,25 +88,25 @@ def _edge_problems(workflow: Workflow, ids: set[str]) -> list[Problem]:
         for end in ("source", "target"):
             ref = getattr(edge, end)
             if ref not in ids:
-                out.append(Problem(f"edge {edge.id or i!s} refers to a node {ref!r} that does not exist",
+                out.append(Problem(f"edge {clip(str(edge.id or i))} refers to a node {shown(ref)} that does not exist",
                                    None, f"edges[{i}].{end}", ref))
     return out
 
 
 def _topological(ids: list[str], parents: dict[str, list[str]], children: dict[str, list[str]]) -> list[str]:
-    """Kahn's algorithm; ties keep the canvas order. Nodes on a cycle are left out."""
+    """Kahn's algorithm; ties keep the canvas order (a heap of canvas positions). Nodes on a cycle are left out."""
     indegree = {nid: len(parents[nid]) for nid in ids}
     position = {nid: i for i, nid in enumerate(ids)}
-    ready = [nid for nid in ids if indegree[nid] == 0]
+    ready = [position[nid] for nid in ids if indegree[nid] == 0]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        ready.sort(key=position.__getitem__)
-        nid = ready.pop(0)
+        nid = ids[heapq.heappop(ready)]
         order.append(nid)
         for child in children[nid]:
             indegree[child] -= 1
             if indegree[child] == 0:
-                ready.append(child)
+                heapq.heappush(ready, position[child])
     return order
 
 
@@ -116,7 +118,7 @@ def _reachable_problems(graph: Graph) -> list[Problem]:
             ptype = graph.nodes[parent].type
             if ptype not in _ALLOWED_UPSTREAM.get(node.type, frozenset()):
                 allowed = ", ".join(sorted(_ALLOWED_UPSTREAM.get(node.type, ())))
-                out.append(Problem(f"a {node.type} node cannot take input from a {ptype} node ({parent});"
+                out.append(Problem(f"a {node.type} node cannot take input from a {ptype} node ({clip(parent)});"
                                    f" allowed inputs: {allowed or 'none'}", nid, "edges", parent))
         if node.type == "model":
             current, seen = nid, set()
@@ -128,8 +130,8 @@ def _reachable_problems(graph: Graph) -> list[Problem]:
                                        nid, "edges"))
                     break
                 if len(ups) > 1:
-                    graph.warnings.append(f"[{current}] has {len(ups)} data inputs ({', '.join(ups)});"
-                                          f" only the first, {ups[0]}, is used")
+                    graph.warnings.append(f"{tag(current)} has {len(ups)} data inputs ({listing(ups)});"
+                                          f" only the first, {clip(ups[0])}, is used")
                 current = ups[0]
     return out
 
@@ -140,7 +142,7 @@ def build_graph(workflow: Workflow, configs: dict[str, Any]) -> tuple[Graph | No
     seen: dict[str, int] = {}
     for i, node in enumerate(workflow.nodes):
         if node.id in seen:
-            problems.append(Problem(f"duplicate node id {node.id!r} (nodes #{seen[node.id]} and #{i}):"
+            problems.append(Problem(f"duplicate node id {shown(node.id)} (nodes #{seen[node.id]} and #{i}):"
                                     " every node needs its own id", node.id, "id", node.id))
         else:
             seen[node.id] = i
@@ -159,8 +161,9 @@ def build_graph(workflow: Workflow, configs: dict[str, Any]) -> tuple[Graph | No
     if has_edges:
         order = _topological(ids, parents, children)
         if len(order) < len(ids):
-            stuck = [nid for nid in ids if nid not in order]
-            problems.append(Problem(f"the edges form a cycle through {', '.join(stuck)}", stuck[0], "edges", stuck))
+            placed = set(order)
+            stuck = [nid for nid in ids if nid not in placed]
+            problems.append(Problem(f"the edges form a cycle through {listing(stuck)}", stuck[0], "edges", stuck))
             return None, problems
     else:
         rank = {t: float(i) for i, t in enumerate(NODE_TYPES)} | _NO_EDGE_RANK

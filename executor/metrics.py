@@ -11,6 +11,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from executor.algorithms import inner_estimator
+from executor.echo import listing, shown
 from executor.evaluation import Evaluation
 
 __all__ = [
@@ -202,27 +203,35 @@ def compute_metrics(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``[{"key", "name", "value"}]`` for the requested keys that apply, and warnings for the rest.
 
-    Keys are canonicalised and de-duplicated in request order. A value that is not finite is
-    omitted with a warning. When no requested key is a scalar metric of ``ev.problem_type``, the
-    problem type's defaults are computed instead (with a warning). ``max_rows`` subsamples the
-    rows of the O(n²) clustering scores.
+    Keys are canonicalised and de-duplicated in request order (a key repeated is looked at once).
+    A value that is not finite is omitted with a warning. When no requested key is a scalar metric
+    of ``ev.problem_type``, the problem type's defaults are computed instead (with a warning).
+    ``max_rows`` subsamples the rows of the O(n²) clustering scores. Unknown keys get one warning
+    for all of them, naming the valid keys once.
     """
     warnings: list[str] = []
     keys: list[str] = []
+    seen: set[str] = set()
+    unknown: list[Any] = []
     for raw in requested or []:
         key = canonical_metric(raw)
-        if key in keys:
+        if key in seen:
             continue
+        seen.add(key)
         if key in NOT_SCALAR:
-            warnings.append(f"metric {raw!r} is not a single number and is not listed among the metrics;"
+            warnings.append(f"metric {shown(raw)} is not a single number and is not listed among the metrics;"
                             " request the 'confusion_matrix' plot to see it")
         elif key not in METRICS:
-            warnings.append(f"unknown metric {raw!r} was skipped (valid: {', '.join(metric_names())})")
+            unknown.append(raw)
         elif METRICS[key].problem_type != ev.problem_type:
-            warnings.append(f"metric {raw!r} applies to {METRICS[key].problem_type}, not {ev.problem_type};"
+            warnings.append(f"metric {shown(raw)} applies to {METRICS[key].problem_type}, not {ev.problem_type};"
                             " it was skipped")
         else:
             keys.append(key)
+    if unknown:
+        named = (f"unknown metric {shown(unknown[0])} was" if len(unknown) == 1
+                 else f"unknown metrics {listing(unknown, quote=True)} were")
+        warnings.append(f"{named} skipped (valid: {listing(metric_names())})")
     if not keys:
         keys = default_metrics(ev.problem_type)
         if keys:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from executor.echo import clip, listing, shown
 from executor.errors import DatasetError, InvalidWorkflowError
 
 __all__ = ["PROBLEM_ALIASES", "Target", "encode_target", "normalise_problem_type", "resolve_target"]
@@ -43,9 +44,9 @@ def normalise_problem_type(raw: str | None) -> tuple[str | None, str | None]:
     key = str(raw).strip().lower()
     mapped = PROBLEM_ALIASES.get(key)
     if mapped is None:
-        return None, f"problem type {raw!r} is not one the worker trains; it is inferred from the target"
+        return None, f"problem type {shown(raw)} is not one the worker trains; it is inferred from the target"
     if mapped != key:
-        return mapped, f"problem type {raw!r} is trained as {mapped}"
+        return mapped, f"problem type {shown(raw)} is trained as {mapped}"
     return mapped, None
 
 
@@ -65,27 +66,27 @@ def resolve_target(frame: pd.DataFrame, *, dataset_id: str, target: str | None, 
     column = target if target_given else (fallback_target or default_target)
     if not target_given and column is not None:
         source = "the model/split node's targetColumn" if fallback_target else "the dataset's default target"
-        notes.append(f"the dataset node names no target column; using {column!r} from {source}")
+        notes.append(f"the dataset node names no target column; using {shown(column)} from {source}")
     if column is not None and column not in frame.columns:
-        shown = ", ".join(map(str, frame.columns[:60])) + (", ..." if frame.shape[1] > 60 else "")
-        raise DatasetError(f"target column {column!r} not found (available: {shown})", node_id=dataset_id,
+        raise DatasetError(f"target column {shown(column)} not found (available: {listing(frame.columns)})",
+                           node_id=dataset_id,
                            field="target_column", value=column)
     if algorithm_clusters:
         if problem_type not in (None, "clustering"):
-            notes.append(f"K-Means is a clustering algorithm: the run is clustering, not {problem_type}")
+            notes.append(f"K-Means is a clustering algorithm: the run is clustering, not {clip(str(problem_type))}")
         return Target(None if column is None else column, "clustering", notes)
     resolved, note = normalise_problem_type(problem_type)
     if note:
         notes.append(note)
     if resolved is None and problem_type is None and fallback_problem is not None:
         resolved, note = normalise_problem_type(fallback_problem)
-        notes.append(f"the dataset node names no problem type; using {fallback_problem!r} from a later node")
+        notes.append(f"the dataset node names no problem type; using {shown(fallback_problem)} from a later node")
     if resolved is None:
         resolved = "clustering" if column is None else _infer(frame[column])
         notes.append(f"problem type inferred from the target: {resolved}")
     if resolved in ("classification", "regression") and column is None:
         raise InvalidWorkflowError(f"a {resolved} run needs a target column; choose one of:"
-                                   f" {', '.join(map(str, frame.columns[:60]))}", node_id=dataset_id,
+                                   f" {listing(frame.columns)}", node_id=dataset_id,
                                    field="target_column")
     return Target(column, resolved, notes)
 
@@ -104,8 +105,8 @@ def encode_target(series: pd.Series, problem_type: str, *, node_id: str) -> tupl
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.isna().any():
         bad = series[numeric.isna()].iloc[0]
-        raise InvalidWorkflowError(f"the {problem_type} target {series.name!r} must be numeric; it holds"
-                                   f" {bad!r}. Use classification for a categorical target.",
+        raise InvalidWorkflowError(f"the {problem_type} target {shown(series.name)} must be numeric; it holds"
+                                   f" {shown(bad)}. Use classification for a categorical target.",
                                    node_id=node_id, field="problem_type", value=problem_type)
     return numeric.to_numpy(dtype=np.float64), None
 

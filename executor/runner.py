@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from executor.echo import clip, listing, tag, text_limits_in_force
 from executor.errors import ExecutionError, WorkflowError
 from executor.graph import Graph
 from executor.limits import EngineLimits
@@ -35,6 +36,7 @@ class _Run:
         self.plots: dict[str, list[dict[str, Any]]] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.current: str | None = None
+        self.skipped: list[str] = []
         self.outputs: dict[str, Any] = {}
         """What a node returned that the result shows as-is (fault nodes, e.g. report_env)."""
         models = self.graph.of_type("model")
@@ -56,6 +58,10 @@ class _Run:
                 entry["output"] = self.outputs[nid]
             self.nodes.append(entry)
         self.current = None
+        if len(self.skipped) == 1:
+            self.warnings.append(f"{tag(self.skipped[0])} is not connected to any model and was skipped")
+        elif self.skipped:  # one warning, however many nodes
+            self.warnings.append(f"nodes {listing(self.skipped)} are not connected to any model and were skipped")
         return self._envelope()
 
     def _node(self, nid: str, ntype: str, cfg: Any) -> str:
@@ -69,7 +75,7 @@ class _Run:
                 self.outputs[nid] = output
             return "completed"
         if nid not in self.used:
-            self.warnings.append(f"[{nid}] is not connected to any model and was skipped")
+            self.skipped.append(nid)
             return "skipped"
         if ntype == "dataset":
             assert isinstance(cfg, DatasetConfig)
@@ -119,11 +125,8 @@ class _Run:
         self._note(model_id, notes)
 
     def _note(self, model_id: str, notes: list[str]) -> None:
-        label = f"[{model_id} · {self.trained[model_id].spec.name}] " if len(self.trained) > 1 else ""
-        for note in notes:
-            text = label + note
-            if text not in self.warnings:
-                self.warnings.append(text)
+        label = f"[{clip(model_id)} · {self.trained[model_id].spec.name}] " if len(self.trained) > 1 else ""
+        self.bench.warn([label + note for note in notes])
 
     def _envelope(self) -> dict[str, Any]:
         ids = list(self.trained)
@@ -132,7 +135,7 @@ class _Run:
                                                         "creditsUsed": 0}}
         for model_id in ids:
             if model_id not in self.metrics:
-                self.warnings.append(f"[{model_id}] has no evaluate node: the default metrics are reported")
+                self.warnings.append(f"{tag(model_id)} has no evaluate node: the default metrics are reported")
                 self._evaluate(model_id, [], None)
         entries = []
         budget = float(self.limits.output.max_model_mb)
@@ -161,18 +164,22 @@ def run_workflow(workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: A
 
     An exception a limit caused (see :func:`sandbox.errors.limit_error`), even wrapped in an
     :class:`ExecutionError` by a node, is re-raised for the sandbox to report as that limit.
+
+    The ``[request]`` text limits (``limits.text``) are in force for the whole run: every message,
+    problem list and warning it builds is cut by them (see :mod:`executor.echo`).
     """
-    run: _Run | None = None
-    try:
-        plan = validate_workflow(workflow, fault_injection=bool(ctx.fault_injection))
-        run = _Run(plan, limits, ctx)
-        return run.run()
-    except Exception as exc:
-        if limit_error(exc) is not None:
-            raise
-        if isinstance(exc, WorkflowError):
-            return exc.to_result()
-        return _unexpected(exc, run)
+    with text_limits_in_force(limits.text):
+        run: _Run | None = None
+        try:
+            plan = validate_workflow(workflow, fault_injection=bool(ctx.fault_injection))
+            run = _Run(plan, limits, ctx)
+            return run.run()
+        except Exception as exc:
+            if limit_error(exc) is not None:
+                raise
+            if isinstance(exc, WorkflowError):
+                return exc.to_result()
+            return _unexpected(exc, run)
 
 
 def _unexpected(exc: BaseException, run: _Run | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from executor.echo import listing, shown
 from executor.errors import Problem
 
 __all__ = [
@@ -279,8 +280,8 @@ def parse_config(node: Node) -> tuple[BaseModel | None, list[Problem]]:
     """The node's typed config, or its problems (fields prefixed ``config.``)."""
     model = CONFIG_MODELS.get(node.node_type())
     if model is None:
-        valid = ", ".join(NODE_TYPES)
-        return None, [Problem(f"unknown node type {node.type!r}. Valid types: {valid}", node.id, "type", node.type)]
+        return None, [Problem(f"unknown node type {shown(node.type)}", node.id, "type", node.type,
+                              f"Valid types: {listing(NODE_TYPES)}")]
     try:
         return model.model_validate(node.raw_config()), []
     except ValidationError as exc:

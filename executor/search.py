@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from executor.echo import shown, tag
 from executor.errors import InvalidWorkflowError, WorkflowError
 from executor.limits import EngineLimits
 from executor.metrics import METRICS, canonical_metric
@@ -102,7 +103,7 @@ def _metric(cfg: ModelConfig, problem_type: str, notes: list[str], model_id: str
     key = canonical_metric(cfg.optuna_metric)
     spec = METRICS.get(key)
     if spec is None or spec.problem_type != problem_type:
-        notes.append(f"[{model_id}] optuna_metric {cfg.optuna_metric!r} does not apply to {problem_type};"
+        notes.append(f"{tag(model_id)} optuna_metric {shown(cfg.optuna_metric)} does not apply to {problem_type};"
                      f" the search optimises {default}")
         return default
     return key
@@ -119,7 +120,7 @@ def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], pre
     requested = cfg.optuna_trials or DEFAULT_TRIALS
     n_trials = min(requested, limits.search.max_trials)
     if n_trials < requested:
-        notes.append(f"[{model_id}] optuna_trials={requested} is above the worker's limit; {n_trials} trials at most"
+        notes.append(f"{tag(model_id)} optuna_trials={requested} is above the worker's limit; {n_trials} trials at most"
                      " ([search] max_trials)")
     remaining = ctx.remaining_seconds()
     budget = None if remaining is None else limits.search.budget_fraction * remaining
@@ -178,7 +179,7 @@ def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], pre
     study.optimize(objective, n_trials=n_trials, timeout=budget, callbacks=[stop_in_time], catch=())
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        notes.append(f"[{model_id}] no search trial completed; the node's own hyperparameters are used")
+        notes.append(f"{tag(model_id)} no search trial completed; the node's own hyperparameters are used")
         return base, {"trials": 0, "trialsRequested": requested, "metric": metric}, notes
     best = {**base, **space(optuna.trial.FixedTrial(study.best_params), prep.problem_type)}
     elapsed = time.monotonic() - started
@@ -187,6 +188,6 @@ def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], pre
                "bestParams": study.best_params, "seconds": round(elapsed, 3),
                "budgetSeconds": None if budget is None else round(budget, 3),
                "stoppedBy": "trials" if len(study.trials) >= n_trials else "time"}
-    notes.append(f"[{model_id}] Optuna ran {len(study.trials)} trial(s) in {elapsed:.1f}s optimising {metric} on a"
+    notes.append(f"{tag(model_id)} Optuna ran {len(study.trials)} trial(s) in {elapsed:.1f}s optimising {metric} on a"
                  f" {VALIDATION_SHARE:.0%} validation share of the training rows; the best parameters are used")
     return best, summary, notes

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import ThreadpoolController
 
 from executor.algorithms import AlgorithmSpec, BuiltModel
+from executor.echo import tag
 from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
 from executor.evaluation import Evaluation
 from executor.schema import SplitConfig
@@ -84,7 +85,7 @@ def split_rows(y: np.ndarray | None, n_rows: int, cfg: SplitConfig | None, probl
     index = np.arange(n_rows)
     if problem_type == "clustering":
         if cfg is not None:
-            notes.append(f"[{node_id}] clustering uses every row; the split node is not applied")
+            notes.append(f"{tag(node_id)} clustering uses every row; the split node is not applied")
         return SplitResult(index, np.array([], dtype=int), DEFAULT_SEED, notes)
     if cfg is None:
         notes.append(f"no split node: {DEFAULT_TEST_SIZE:.0%} of the rows are held out for testing"
@@ -99,9 +100,9 @@ def split_rows(y: np.ndarray | None, n_rows: int, cfg: SplitConfig | None, probl
                              " least 2 rows and the test set 1", node_id=node_id, field="test_size", value=size)
     strat = None
     if stratify and problem_type != "classification":
-        notes.append(f"[{node_id}] stratify applies to classification only; ignored for {problem_type}")
+        notes.append(f"{tag(node_id)} stratify applies to classification only; ignored for {problem_type}")
     elif stratify and not shuffle:
-        notes.append(f"[{node_id}] stratify needs shuffle; the split is not stratified")
+        notes.append(f"{tag(node_id)} stratify needs shuffle; the split is not stratified")
     elif stratify:
         strat = y
     try:
@@ -109,7 +110,7 @@ def split_rows(y: np.ndarray | None, n_rows: int, cfg: SplitConfig | None, probl
     except ValueError as exc:
         if strat is None:
             raise ExecutionError(f"the split failed: {exc}", node_id=node_id, field="test_size") from exc
-        notes.append(f"[{node_id}] stratified split impossible ({exc}); split without stratification")
+        notes.append(f"{tag(node_id)} stratified split impossible ({exc}); split without stratification")
         train, test = train_test_split(index, test_size=size, random_state=seed, shuffle=shuffle)
     return SplitResult(np.asarray(train), np.asarray(test), seed, notes)
 
@@ -166,7 +167,7 @@ def _fit(steps: list[tuple[str, Any]], estimator: Any, X: pd.DataFrame, y: np.nd
             model.fit(X, y)
         for w in caught:
             if issubclass(w.category, ConvergenceWarning) and notes is not None:
-                text = f"[{node_id}] {label} did not converge: {str(w.message).splitlines()[0]}"
+                text = f"{tag(node_id)} {label} did not converge: {str(w.message).splitlines()[0]}"
                 if text not in notes:
                     notes.append(text)
     except (WorkflowError, MemoryError, OSError):
@@ -183,9 +184,9 @@ def _folds(y: np.ndarray | None, k: int, problem_type: str, seed: int, node_id: 
         smallest = int(np.bincount(y).min()) if len(y) else 0
         if smallest < k:
             if smallest < 2:
-                notes.append(f"[{node_id}] a class has fewer than 2 rows: cross-validation folds are not stratified")
+                notes.append(f"{tag(node_id)} a class has fewer than 2 rows: cross-validation folds are not stratified")
                 return KFold(n_splits=k, shuffle=True, random_state=seed)
-            notes.append(f"[{node_id}] cvFolds={k} is more than the smallest class ({smallest} rows); using {smallest}")
+            notes.append(f"{tag(node_id)} cvFolds={k} is more than the smallest class ({smallest} rows); using {smallest}")
             k = smallest
         return StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return KFold(n_splits=k, shuffle=True, random_state=seed)
@@ -201,7 +202,7 @@ def train_model(*, node_id: str, spec: AlgorithmSpec, built: BuiltModel, steps: 
     mode = "single"
     if cv_folds is not None:
         if problem_type == "clustering":
-            notes.append(f"[{node_id}] cross-validation does not apply to clustering; trained once on every row")
+            notes.append(f"{tag(node_id)} cross-validation does not apply to clustering; trained once on every row")
         else:
             if cv_folds < 2 or cv_folds > len(X):
                 raise InvalidWorkflowError(f"cvFolds must be between 2 and the {len(X)} rows. Got {cv_folds}.",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
 from executor.algorithms import AlgorithmSpec, get_algorithm
+from executor.echo import shown, tag
 from executor.errors import InvalidWorkflowError, Problem
 from executor.graph import Graph, build_graph
 from executor.preprocess import PlannedOp, plan_operations
@@ -55,9 +56,9 @@ def _check_split(nid: str, cfg: SplitConfig) -> list[Problem]:
         size = cfg.test_size / 100.0 if cfg.test_size > 1 else cfg.test_size
         if not 0 < size < 1:
             out.append(Problem(f"must be a fraction between 0 and 1 (or a percent between 1 and 100)."
-                               f" Got {cfg.test_size!r} instead.", nid, "config.test_size", cfg.test_size))
+                               f" Got {shown(cfg.test_size)} instead.", nid, "config.test_size", cfg.test_size))
     if cfg.random_seed is not None and cfg.random_seed < 0:
-        out.append(Problem(f"must be >= 0. Got {cfg.random_seed!r} instead.", nid, "config.random_seed",
+        out.append(Problem(f"must be >= 0. Got {shown(cfg.random_seed)} instead.", nid, "config.random_seed",
                            cfg.random_seed))
     return out
 
@@ -73,7 +74,7 @@ def _check_model(nid: str, cfg: ModelConfig, graph: Graph, plan: Plan) -> list[P
     try:
         spec = get_algorithm(cfg.algorithm, node_id=nid)
     except InvalidWorkflowError as exc:
-        return [Problem(p.message, nid, "config.algorithm", p.value) for p in exc.problems]
+        return [replace(p, node_id=nid, field="config.algorithm") for p in exc.problems]
     plan.specs[nid] = spec
     out: list[Problem] = []
     ptype = "clustering" if "clustering" in spec.problem_types else _dataset_problem_type(graph, nid)
@@ -87,13 +88,13 @@ def _check_model(nid: str, cfg: ModelConfig, graph: Graph, plan: Plan) -> list[P
         spec.build(check_type, cfg.hyperparameters, threads=1, n_samples=1_000_000, n_features=1,
                    n_classes=2 if check_type == "classification" else None, node_id=nid)
     except InvalidWorkflowError as exc:
-        out += [Problem(p.message, nid, f"config.{p.field}" if p.field else "config.hyperparameters", p.value)
+        out += [replace(p, node_id=nid, field=f"config.{p.field}" if p.field else "config.hyperparameters")
                 for p in exc.problems]
     if cfg.use_cross_validation and cfg.cv_folds is not None and cfg.cv_folds < 2:
-        out.append(Problem(f"must be at least 2. Got {cfg.cv_folds!r} instead.", nid, "config.cvFolds",
+        out.append(Problem(f"must be at least 2. Got {shown(cfg.cv_folds)} instead.", nid, "config.cvFolds",
                            cfg.cv_folds))
     if cfg.use_optuna and cfg.optuna_trials is not None and cfg.optuna_trials < 1:
-        out.append(Problem(f"must be at least 1. Got {cfg.optuna_trials!r} instead.", nid, "config.optuna_trials",
+        out.append(Problem(f"must be at least 1. Got {shown(cfg.optuna_trials)} instead.", nid, "config.optuna_trials",
                            cfg.optuna_trials))
     return out
 
@@ -121,9 +122,9 @@ def _check_node(nid: str, cfg: BaseModel, graph: Graph, plan: Plan, fault_inject
     elif isinstance(cfg, ModelConfig):
         return _check_model(nid, cfg, graph, plan)
     elif isinstance(cfg, EvaluateConfig) and cfg.selected_metrics == []:
-        plan.warnings.append(f"[{nid}] no metrics selected: the problem type's default metrics are reported")
+        plan.warnings.append(f"{tag(nid)} no metrics selected: the problem type's default metrics are reported")
     elif isinstance(cfg, VisualizeConfig) and not cfg.selected_plots:
-        plan.warnings.append(f"[{nid}] no plots selected: nothing is drawn")
+        plan.warnings.append(f"{tag(nid)} no plots selected: nothing is drawn")
     elif isinstance(cfg, FaultConfig):
         return _check_fault(nid, cfg, fault_injection)
     return []

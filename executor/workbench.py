@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from executor.echo import clip, clip_message, shown, tag
 from executor.errors import ExecutionError, InvalidWorkflowError
 from executor.limits import EngineLimits
 from executor.preprocess import PlannedOp, apply_filters, build_steps, collect_notes
@@ -48,11 +49,15 @@ class Workbench:
         self.warnings = warnings
         self.loaded: dict[str, Any] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
+        self._seen = set(warnings)
 
-    def _warn(self, notes: list[str]) -> None:
+    def warn(self, notes: list[str]) -> None:
+        """Add ``notes`` to the run's warnings, each once (a set, so many notes cost linear time), each cut."""
         for note in notes:
-            if note not in self.warnings:
-                self.warnings.append(note)
+            text = clip_message(note)
+            if text not in self._seen:
+                self._seen.add(text)
+                self.warnings.append(text)
 
     def load(self, nid: str, cfg: DatasetConfig) -> None:
         """Load the dataset node's data (samples, URL or inline) under the data limits."""
@@ -62,7 +67,7 @@ class Workbench:
                              data=cfg.data, name=cfg.dataset_name, node_id=nid)
         loaded = load_dataset(req, limits=self.limits, ctx=self.ctx)
         self.loaded[nid] = loaded
-        self._warn([f"[{nid}] {w}" for w in loaded.warnings])
+        self.warn([f"{tag(nid)} {w}" for w in loaded.warnings])
 
     def _fallbacks(self, chain: list[str]) -> tuple[str | None, str | None]:
         target = problem = None
@@ -90,29 +95,29 @@ class Workbench:
             fallback_target=fb_target, fallback_problem=fb_problem,
             default_target=getattr(loaded, "default_target", None),
             algorithm_clusters="clustering" in spec.problem_types)
-        self._warn([f"[{ds_id}] {n}" for n in target.notes])
+        self.warn([f"{tag(ds_id)} {n}" for n in target.notes])
         planned = [op for nid in chain if graph.nodes[nid].type == "preprocessing"
                    for op in self.plan.ops.get(nid, [])]
         splits = [nid for nid in chain if graph.nodes[nid].type == "split"]
         if len(splits) > 1:
-            self._warn([f"[{model_id}] {len(splits)} split nodes on the path; the last, {splits[-1]}, is used"])
+            self.warn([f"{tag(model_id)} {len(splits)} split nodes on the path; the last, {clip(splits[-1])}, is used"])
         frame, notes = apply_filters(loaded.frame, planned, target.column)
-        self._warn(notes)
+        self.warn(notes)
         y = None
         class_names = None
         if target.problem_type != "clustering":
             assert target.column is not None
             missing = frame[target.column].isna()
             if missing.any():
-                self._warn([f"[{ds_id}] {int(missing.sum())} row(s) without a target value were dropped"])
+                self.warn([f"{tag(ds_id)} {int(missing.sum())} row(s) without a target value were dropped"])
                 frame = frame[~missing]
             y, class_names = encode_target(frame[target.column], target.problem_type, node_id=ds_id)
             if class_names is not None and len(class_names) < 2:
-                raise ExecutionError(f"the target {target.column!r} has a single class ({class_names[0]!r});"
+                raise ExecutionError(f"the target {shown(target.column)} has a single class ({shown(class_names[0])});"
                                      " classification needs at least two", node_id=ds_id, field="target_column")
         X = frame.drop(columns=[target.column]) if target.column is not None else frame
         if target.problem_type == "clustering" and target.column is not None:
-            self._warn([f"[{ds_id}] clustering: the target column {target.column!r} is left out of the features"])
+            self.warn([f"{tag(ds_id)} clustering: the target column {shown(target.column)} is left out of the features"])
         if X.shape[1] == 0:
             raise InvalidWorkflowError("no feature columns are left after preprocessing", node_id=ds_id,
                                        field="columns")
@@ -133,7 +138,7 @@ class Workbench:
         spec = self.plan.specs[model_id]
         split = split_rows(prep.y, len(prep.X), prep.split_cfg, prep.problem_type,
                            node_id=prep.split_node or model_id)
-        self._warn(split.notes)
+        self.warn(split.notes)
         folds = (cfg.cv_folds or DEFAULT_CV_FOLDS) if cfg.use_cross_validation else None
         n_train = len(split.train)
         if folds:
@@ -150,12 +155,12 @@ class Workbench:
             hyper, search, notes = run_search(
                 spec=spec, cfg=cfg, steps=steps, prep=prep, split=split, limits=self.limits, ctx=self.ctx,
                 model_id=model_id)
-            self._warn(notes)
+            self.warn(notes)
         threads = self.ctx.threads if n_train >= PARALLEL_MIN_ROWS else 1
         built = spec.build(prep.problem_type, hyper, threads=threads, n_samples=n_train,
                            n_features=prep.X.shape[1], n_classes=len(prep.class_names) if prep.class_names else None,
                            seed_default=split.seed, node_id=model_id)
-        self._warn([f"[{model_id}] {w}" for w in built.warnings])
+        self.warn([f"{tag(model_id)} {w}" for w in built.warnings])
         trained = train_model(node_id=model_id, spec=spec, built=built, steps=steps, problem_type=prep.problem_type,
                               X=prep.X, y=prep.y, split=split, class_names=prep.class_names,
                               threads=self.ctx.threads, cv_folds=folds)
@@ -163,8 +168,8 @@ class Workbench:
             trained.mode = "optuna"
             trained.search = search
             trained.seconds += float(search.get("seconds", 0.0))
-        self._warn(trained.notes)
-        self._warn(collect_notes(trained.evaluation.model.steps[:-1]))
+        self.warn(trained.notes)
+        self.warn(collect_notes(trained.evaluation.model.steps[:-1]))
         return trained
 
     def dataset_summary(self, model_id: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from executor.algorithms._base import AlgorithmSpec, BuiltModel, ResourceCaps, i
 from executor.algorithms._linear import LINEAR_SPECS
 from executor.algorithms._other import OTHER_SPECS
 from executor.algorithms._trees import TREE_SPECS
+from executor.echo import listing, shown
 from executor.errors import InvalidWorkflowError
 
 __all__ = [
@@ -36,9 +37,10 @@ def get_algorithm(slug: str, *, node_id: str | None = None) -> AlgorithmSpec:
     spec = ALGORITHMS.get(key) if isinstance(key, str) else None
     if spec is None:
         raise InvalidWorkflowError(
-            f"{slug!r} is not a known algorithm. Valid algorithms: {', '.join(algorithm_names())}",
+            f"{shown(slug)} is not a known algorithm",
             node_id=node_id,
             field="algorithm",
             value=slug,
+            hint=f"Valid algorithms: {listing(algorithm_names())}",
         )
     return spec

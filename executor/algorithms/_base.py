@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor.echo import listing, shown
 from executor.errors import InvalidWorkflowError, Problem
 from executor.params import Param, ParamError
 
@@ -114,7 +115,7 @@ class AlgorithmSpec:
         if not self.supports(problem_type):
             supported = ", ".join(sorted(self.problem_types))
             raise InvalidWorkflowError(
-                f"{self.name} cannot be used for {problem_type!r} problems (it supports: {supported})",
+                f"{self.name} cannot be used for {shown(problem_type)} problems (it supports: {supported})",
                 node_id=node_id,
                 field="algorithm",
                 value=self.slug,
@@ -153,8 +154,12 @@ class AlgorithmSpec:
             params[key] = value
             for note in notes:
                 ctx.warn(note)
-        for key in sorted(set(raw) - set(self._parameter_constraints)):
-            ctx.warn(f"hyperparameter {key!r} is not used by this algorithm and was ignored")
+        unused = [key for key in raw if key not in self._parameter_constraints]
+        if len(unused) == 1:
+            ctx.warn(f"hyperparameter {shown(unused[0])} is not used by this algorithm and was ignored")
+        elif unused:  # one warning for all of them, however many were sent
+            ctx.warn(f"hyperparameters {listing(unused, quote=True)} are not used by this algorithm and were"
+                     " ignored")
         if problems:
             first = problems[0]
             raise InvalidWorkflowError(

@@ -7,10 +7,9 @@ Files are written only to the download cache (samples); user data stays in memor
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
+from executor.echo import listing, shown
 from executor.errors import DatasetError
 from executor.limits import EngineLimits
 from sandbox.context import JobContext
@@ -23,8 +22,18 @@ from .urls import load_url
 
 __all__ = ["DatasetRequest", "LoadedDataset", "check_caps", "load_dataset", "sample_ids"]
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _MB = 1 << 20
+_UUID_GROUPS = (8, 4, 4, 4, 12)
+"""Hex digits per dash-separated group of a user dataset's UUID (``8-4-4-4-12``)."""
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_uuid(text: str) -> bool:
+    """True for a canonical ``8-4-4-4-12`` hex UUID; a length check first, then one pass (no regex)."""
+    if len(text) != sum(_UUID_GROUPS) + len(_UUID_GROUPS) - 1:
+        return False
+    groups = text.split("-")
+    return [len(g) for g in groups] == list(_UUID_GROUPS) and all(c in _HEX for g in groups for c in g)
 
 
 def sample_ids() -> list[str]:
@@ -87,16 +96,16 @@ def _load_by_id(req: DatasetRequest, limits: EngineLimits) -> LoadedDataset:
             date_columns=list(spec.date_columns),
             warnings=warnings,
         )
-    if _UUID.match(dataset_id) or req.is_sample is False:
+    if _is_uuid(dataset_id) or req.is_sample is False:
         raise DatasetError(
-            f"User dataset {dataset_id!r} cannot be loaded: the request carries only its id. Send a presigned "
+            f"User dataset {shown(dataset_id)} cannot be loaded: the request carries only its id. Send a presigned "
             "`dataset_url` (CSV, Parquet or JSON) or inline `data` with the dataset node",
             node_id=req.node_id,
             field="dataset_id",
             value=dataset_id,
         )
     raise DatasetError(
-        f"Unknown sample dataset {dataset_id!r} (available: {', '.join(sample_ids())})",
+        f"Unknown sample dataset {shown(dataset_id)} (available: {listing(sample_ids())})",
         node_id=req.node_id,
         field="dataset_id",
         value=dataset_id,

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from executor.echo import shown
+
 __all__ = ["FetchError", "Fetched", "address_class", "check_address", "check_url", "fetch"]
 
 DEFAULT_MAX_REDIRECTS = 5
@@ -65,8 +67,8 @@ def check_url(url: str, allowed_hosts: Sequence[str] = ()) -> None:
     except ValueError as exc:
         raise FetchError(f"not a valid URL ({exc})", kind="refused", url=url) from None
     if parts.scheme not in ("http", "https"):
-        shown = parts.scheme or "none"
-        raise FetchError(f"scheme {shown!r} is not allowed; only http and https", kind="refused", url=url)
+        raise FetchError(f"scheme {shown(parts.scheme or 'none')} is not allowed; only http and https",
+                         kind="refused", url=url)
     if not parts.hostname:
         raise FetchError("the URL has no host", kind="refused", url=url)
     if parts.username is not None or parts.password is not None:
@@ -107,7 +109,7 @@ def check_address(host: str, ip: str, allowed_hosts: Sequence[str] = ()) -> None
     reason = address_class(ip)
     if reason:
         raise FetchError(
-            f"host {host!r} resolves to {ip} ({reason}); only public addresses may be fetched "
+            f"host {shown(host)} resolves to {ip} ({reason}); only public addresses may be fetched "
             "(operators may allow a host in limits.toml [download] allowed_hosts)",
             kind="refused",
             url=host,
@@ -118,10 +120,10 @@ def _resolve(host: str, port: int, url: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise FetchError(f"host {host!r} does not resolve ({exc})", kind="network", url=url) from None
+        raise FetchError(f"host {shown(host)} does not resolve ({exc})", kind="network", url=url) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise FetchError(f"host {host!r} does not resolve", kind="network", url=url)
+        raise FetchError(f"host {shown(host)} does not resolve", kind="network", url=url)
     return addresses
 
 
@@ -204,7 +206,7 @@ def _open(url: str, allowed_hosts: Sequence[str], deadline: _Deadline) -> http.c
         except (OSError, ssl.SSLError) as exc:
             conn.close()
             last = exc
-    raise FetchError(f"cannot connect to {host!r} ({last})", kind="network", url=url)
+    raise FetchError(f"cannot connect to {shown(host)} ({last})", kind="network", url=url)
 
 
 def _read_body(resp: http.client.HTTPResponse, url: str, max_bytes: int, deadline: _Deadline) -> bytes:

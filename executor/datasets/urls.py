@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from executor.echo import clip
 from executor.errors import DatasetError
 from executor.limits import EngineLimits
 
@@ -18,9 +19,12 @@ _MB = 1 << 20
 
 
 def _shown(url: str) -> str:
-    """The URL without its query string: presigned URLs carry credentials there."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else url[:80]
+    """The URL without its query string (presigned URLs carry credentials there), cut to ``max_echo_chars``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[": refused by remote.check_url, still named in the message
+        return clip(url)
+    return clip(f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else url)
 
 
 def load_url(url: str, *, limits: EngineLimits, node_id: str | None, name: str | None) -> LoadedDataset:

@@ -8,6 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from executor.echo import listing, shown
 from executor.evaluation import Evaluation
 from executor.plots import _clustering, _explain, _model, _supervised
 from executor.plots._figure import PlotContext, PlotUnavailable, to_data_url
@@ -90,11 +91,15 @@ def render_plots(
     plots: list[dict[str, Any]] = []
     warnings: list[str] = []
     seen: set[str] = set()
+    unknown: list[Any] = []
     for raw in requested or []:
         key = canonical_plot(raw, ev.problem_type)
         if key in seen:
             continue
         seen.add(key)
+        if key not in PLOTS and key not in PLANNED:
+            unknown.append(raw)
+            continue
         entry = PLOTS.get(key, {}).get(ev.problem_type)
         if entry is None:
             warnings.append(_not_drawn_reason(raw, key, ev.problem_type))
@@ -105,21 +110,23 @@ def render_plots(
                 _warnings.simplefilter("ignore")
                 url = to_data_url(fn(ev, ctx), dpi)
         except PlotUnavailable as exc:
-            warnings.append(f"plot {raw!r} ({name}) was skipped: {exc}")
+            warnings.append(f"plot {shown(raw)} ({name}) was skipped: {exc}")
             continue
         except Exception as exc:  # a failed plot must never fail the run; it is reported instead
             if limit_error(exc) is not None:
                 raise  # but a limit stops the job
-            warnings.append(f"plot {raw!r} ({name}) failed: {type(exc).__name__}: {exc}")
+            warnings.append(f"plot {shown(raw)} ({name}) failed: {type(exc).__name__}: {exc}")
             continue
         plots.append({"key": key, "name": name, "url": url})
+    if unknown:  # one warning for all unknown keys, naming the valid ones once
+        named = (f"unknown plot {shown(unknown[0])} was" if len(unknown) == 1
+                 else f"unknown plots {listing(unknown, quote=True)} were")
+        warnings.append(f"{named} skipped (valid: {listing(plot_names())})")
     return plots, warnings
 
 
 def _not_drawn_reason(raw: str, key: str, problem_type: str) -> str:
     if key in PLANNED:
-        return f"plot {raw!r} ({PLANNED[key]}) is not available in this worker version and was skipped"
-    if key not in PLOTS:
-        return f"unknown plot {raw!r} was skipped (valid: {', '.join(plot_names())})"
+        return f"plot {shown(raw)} ({PLANNED[key]}) is not available in this worker version and was skipped"
     applies = ", ".join(sorted(PLOTS[key]))
-    return f"plot {raw!r} applies to {applies}, not {problem_type}; it was skipped"
+    return f"plot {shown(raw)} applies to {applies}, not {problem_type}; it was skipped"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from executor.echo import capped_notes, clip, shown, tag
 from executor.errors import ExecutionError, Problem
 from executor.preprocess.auto import ONEHOT_MAX_CATEGORIES, AutoEncodeStep
 from executor.preprocess.base import FrameStep
@@ -73,8 +74,9 @@ def plan_operations(node_id: str, operations: list[Any]) -> tuple[list[PlannedOp
             op = normalise_op(raw.type, raw.merged_params())
         except OpParamError as exc:
             fld = f"{where}.type" if exc.field == "type" else f"{where}.params.{exc.field}"
-            problems.append(Problem(f"{raw.type}: {exc}" if exc.field != "type" else str(exc), node_id, fld,
-                                    exc.value))
+            name = clip(raw.type.strip().lower())
+            problems.append(Problem(f"{name}: {exc}" if exc.field != "type" else str(exc), node_id, fld,
+                                    exc.value, exc.hint))
             continue
         planned.append(PlannedOp(op, node_id, where))
     return planned, problems
@@ -89,18 +91,18 @@ def apply_filters(frame: pd.DataFrame, planned: list[PlannedOp], target: str | N
         try:
             frame, note = apply_filter(frame, item.op, target)
         except ColumnsNotFound as exc:
-            raise ExecutionError(f"operation {item.op.source!r}: {exc}", node_id=item.node_id,
+            raise ExecutionError(f"operation {shown(item.op.source)}: {exc}", node_id=item.node_id,
                                  field=f"{item.field}.params.columns", value=exc.missing) from exc
         except (MemoryError, OSError):
             raise
         except Exception as exc:
-            raise ExecutionError(f"operation {item.op.source!r} failed: {type(exc).__name__}: {exc}",
+            raise ExecutionError(f"operation {shown(item.op.source)} failed: {type(exc).__name__}: {exc}",
                                  node_id=item.node_id, field=item.field) from exc
-        notes.append(f"[{item.node_id}] {item.op.source}: {note}")
+        notes.append(f"{tag(item.node_id)} {item.op.source}: {note}")
         if frame.empty:
-            raise ExecutionError(f"operation {item.op.source!r} removed every row; nothing is left to train on",
+            raise ExecutionError(f"operation {shown(item.op.source)} removed every row; nothing is left to train on",
                                  node_id=item.node_id, field=item.field)
-    return frame, notes
+    return frame, capped_notes(notes, "notes from row and column filters")
 
 
 def build_steps(planned: list[PlannedOp], target: str | None, *, max_columns: int,
@@ -124,10 +126,6 @@ def build_steps(planned: list[PlannedOp], target: str | None, *, max_columns: in
 
 
 def collect_notes(steps: list[tuple[str, Any]]) -> list[str]:
-    """The notes of fitted steps, in order, without repeats."""
-    out: list[str] = []
-    for _, step in steps:
-        for note in getattr(step, "notes_", []):
-            if note not in out:
-                out.append(note)
-    return out
+    """The notes of fitted steps, in order, without repeats: ``[request] max_problems`` of them, then a count."""
+    notes = list(dict.fromkeys(note for _, step in steps for note in getattr(step, "notes_", [])))
+    return capped_notes(notes, "notes from preprocessing steps")

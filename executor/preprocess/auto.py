@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
+from executor.echo import clip, listing
 from executor.preprocess.base import FrameStep
 from executor.preprocess.steps import as_text
 from executor.preprocess.text import fit_tfidf, looks_like_dates, looks_like_text, to_dates
@@ -62,32 +63,32 @@ class AutoEncodeStep(FrameStep):
         self.medians_ = {c: (float(medians[c]) if pd.notna(medians[c]) else 0.0) for c in self.numeric_}
         gaps = [str(c) for c in self.numeric_ if numeric[c].isna().any()]
         if gaps:
-            self._note(f"missing values in numeric column(s) {', '.join(gaps)} are filled with the training"
+            self._note(f"missing values in numeric column(s) {listing(gaps)} are filled with the training"
                        " median (default imputation; add a fill_missing op to choose)")
         self.onehot_, self.ordinal_ = onehot, ordinal
         if onehot:
             self.onehot_enc_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
             self.onehot_enc_.fit(self._text(X, onehot))
             self.onehot_names_ = [str(n) for n in self.onehot_enc_.get_feature_names_out([str(c) for c in onehot])]
-            self._note(f"string column(s) {', '.join(map(str, onehot))} are one-hot encoded (default encoding;"
+            self._note(f"string column(s) {listing(onehot)} are one-hot encoded (default encoding;"
                        " missing values become their own category, unseen categories all zeros)")
         if ordinal:
             self.ordinal_enc_ = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                                dtype=np.float64)
             self.ordinal_enc_.fit(self._text(X, ordinal))
-            self._note(f"string column(s) {', '.join(map(str, ordinal))} have more than {ONEHOT_MAX_CATEGORIES}"
+            self._note(f"string column(s) {listing(ordinal)} have more than {ONEHOT_MAX_CATEGORIES}"
                        " distinct values and are ordinal-encoded (default; unseen categories become -1)")
         if self.bools_:
-            self._note(f"boolean column(s) {', '.join(map(str, self.bools_))} are used as 0/1")
+            self._note(f"boolean column(s) {listing(self.bools_)} are used as 0/1")
         if self.dates_:
-            self._note(f"date column(s) {', '.join(map(str, self.dates_))} are turned into year, month, day and"
+            self._note(f"date column(s) {listing(self.dates_)} are turned into year, month, day and"
                        " weekday numbers")
         self.tfidf_ = {}
         if self.text_:
             per_column = None if not self.max_vocabulary else max(1, self.max_vocabulary // len(self.text_))
             for col in self.text_:
                 self.tfidf_[col] = fit_tfidf(X[col], per_column)
-            sizes = ", ".join(f"{c} ({len(v.vocabulary_)} terms)" for c, v in self.tfidf_.items())
+            sizes = listing(f"{clip(str(c))} ({len(v.vocabulary_)} terms)" for c, v in self.tfidf_.items())
             cap = f"at most {per_column} terms per column" if per_column else "uncapped"
             self._note(f"free-text column(s) {sizes} become TF-IDF features learned on training rows"
                        f" (vocabulary {cap})")

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from executor.echo import tag
 from executor.errors import ExecutionError, WorkflowError
 from executor.preprocess.columns import ColumnsNotFound
 from executor.preprocess.vocab import CanonicalOp
@@ -68,7 +69,7 @@ class FrameStep(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return f"operation {self.op.source!r}" if self.op is not None else f"step {type(self).__name__}"
 
     def _note(self, text: str) -> None:
-        self.notes_.append(f"[{self.node_id}] {self.op.source if self.op else type(self).__name__}: {text}"
+        self.notes_.append(f"{tag(self.node_id)} {self.op.source if self.op else type(self).__name__}: {text}"
                            if self.node_id else text)
 
     def _guard(self, stage: str) -> _Guard:

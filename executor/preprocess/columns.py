@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from executor.echo import listing
+
 __all__ = ["ColumnsNotFound", "categorical_columns", "numeric_columns", "resolve_columns"]
 
 
@@ -15,8 +17,7 @@ class ColumnsNotFound(KeyError):
     def __init__(self, missing: list[str], available: list[str]) -> None:
         self.missing = missing
         self.available = available
-        shown = ", ".join(available[:50]) + (", ..." if len(available) > 50 else "")
-        super().__init__(f"column(s) {', '.join(map(repr, missing))} not found (available: {shown})")
+        super().__init__(f"column(s) {listing(missing, quote=True)} not found (available: {listing(available)})")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import KBinsDiscretizer, PolynomialFeatures
 
+from executor.echo import clip, shown
 from executor.preprocess.base import FrameStep
 from executor.preprocess.columns import numeric_columns, resolve_columns
 
@@ -34,9 +35,9 @@ class MathStep(_NumericStep):
             bad = self._invalid(X[col].astype(float)).any()
             rule = self.params.get("negative") or self.params.get("zero") or self.params.get("large")
             if bad and rule == "error":
-                raise ValueError(f"column {col!r} has values the transform cannot take (handle rule: error)")
+                raise ValueError(f"column {shown(col)} has values the transform cannot take (handle rule: error)")
             if bad and rule == "skip":
-                self._note(f"column {col!r} skipped: it has values the transform cannot take")
+                self._note(f"column {shown(col)} skipped: it has values the transform cannot take")
                 continue
             self.columns_.append(col)
         self._note(f"{self.params['func']} transform of {len(self.columns_)} column(s)")
@@ -68,7 +69,7 @@ class MathStep(_NumericStep):
                 if p["large"] == "clip":
                     out = out.clip(upper=EXP_CLIP)
                 elif p["large"] == "error" and (out > EXP_CLIP).any():
-                    raise ValueError(f"exp of column {x.name!r} exceeds {EXP_CLIP:g} (handleLarge: error)")
+                    raise ValueError(f"exp of column {shown(x.name)} exceeds {EXP_CLIP:g} (handleLarge: error)")
         return out.replace([np.inf, -np.inf], np.nan)
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -109,9 +110,9 @@ class RatioStep(FrameStep):
         self.pairs_ = []
         for num, den in pairs:
             if (X[den] == 0).any() and self.params["zero"] == "error":
-                raise ValueError(f"denominator {den!r} has zeros (handleZero: error)")
+                raise ValueError(f"denominator {shown(den)} has zeros (handleZero: error)")
             if (X[den] == 0).any() and self.params["zero"] == "skip":
-                self._note(f"{num}/{den} skipped: the denominator has zeros")
+                self._note(f"{clip(str(num))}/{clip(str(den))} skipped: the denominator has zeros")
                 continue
             self.pairs_.append((num, den))
         if not pairs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from executor.echo import listing, shown
 from executor.preprocess.columns import resolve_columns
 from executor.preprocess.vocab import CanonicalOp
 
@@ -64,7 +65,7 @@ def _drop_missing_columns(frame: pd.DataFrame, op: CanonicalOp, target: str | No
     limit = op.params["threshold"]
     dropped = [c for c in frame.columns if share[c] > limit and c != target]
     return frame.drop(columns=dropped), (f"dropped {len(dropped)} column(s) with more than {limit:g}% missing"
-                                         f" values{': ' + ', '.join(map(str, dropped)) if dropped else ''}")
+                                         f" values{': ' + listing(dropped) if dropped else ''}")
 
 
 def _drop_columns(frame: pd.DataFrame, op: CanonicalOp, target: str | None) -> tuple[pd.DataFrame, str]:
@@ -72,10 +73,10 @@ def _drop_columns(frame: pd.DataFrame, op: CanonicalOp, target: str | None) -> t
     if selector in (None, [], ""):
         return frame, "no columns listed: nothing dropped"
     cols = resolve_columns(selector, frame, exclude=target, default=[])
-    note = f"dropped {len(cols)} column(s): {', '.join(map(str, cols))}"
+    note = f"dropped {len(cols)} column(s): {listing(cols)}"
     names = [selector] if isinstance(selector, str) else selector
     if target is not None and isinstance(names, list) and target in names:
-        note += f"; the target {target!r} is never dropped"
+        note += f"; the target {shown(target)} is never dropped"
     return frame.drop(columns=cols), note
 
 

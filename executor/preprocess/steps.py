@@ -13,6 +13,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from executor.echo import listing, shown
 from executor.preprocess.base import FrameStep
 from executor.preprocess.columns import numeric_columns, resolve_columns
 from executor.preprocess.filters import outlier_bounds
@@ -55,7 +56,7 @@ class ImputeStep(FrameStep):
         self._note(f"{strategy} imputation of {len(self.fill_)} column(s), learned on training rows"
                    f" ({filled} training value(s) filled)")
         if skipped:
-            self._note(f"{strategy} does not apply to non-numeric column(s) {', '.join(skipped)}; skipped")
+            self._note(f"{strategy} does not apply to non-numeric column(s) {listing(skipped)}; skipped")
 
     def _constant(self, numeric: bool) -> object:
         value = self.params["fill_value"]
@@ -64,7 +65,7 @@ class ImputeStep(FrameStep):
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"constant {value!r} is not a number, so it cannot fill a numeric column") from None
+            raise ValueError(f"constant {shown(value)} is not a number, so it cannot fill a numeric column") from None
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
         for col, value in self.fill_.items():

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor.echo import listing, shown, too_long
+
 __all__ = ["OP_TYPES", "CanonicalOp", "OpParamError", "normalise_op"]
 
 ROW_KINDS = frozenset({"duplicates", "outliers_remove", "drop_missing_rows", "drop_missing_columns", "drop_columns"})
@@ -14,12 +16,13 @@ ROW_KINDS = frozenset({"duplicates", "outliers_remove", "drop_missing_rows", "dr
 
 
 class OpParamError(ValueError):
-    """A param that cannot be used: ``field`` names it inside the op."""
+    """A param that cannot be used: ``field`` names it inside the op; ``hint`` says what is valid."""
 
-    def __init__(self, field: str, message: str, value: Any = None) -> None:
+    def __init__(self, field: str, message: str, value: Any = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -29,17 +32,26 @@ class CanonicalOp:
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    """The op type as sent, e.g. ``scale_minmax``."""
+    """The op type's registry key, e.g. ``scale_minmax`` (sent as ``Scale_MinMax `` or so)."""
 
     @property
     def before_split(self) -> bool:
         return self.kind in ROW_KINDS
 
 
+_COLUMN_KEYS = frozenset({"columns", "column"})
+"""Params that hold column names: matched against the data as they are, never parsed, so not length-capped."""
+
+
 def _get(params: dict[str, Any], *names: str, default: Any = None) -> Any:
+    """The first of ``names`` set in ``params``; a string longer than ``[request] max_param_chars`` is refused."""
     for name in names:
         value = params.get(name)
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            if isinstance(value, str) and name not in _COLUMN_KEYS:
+                reason = too_long(value, name)
+                if reason is not None:
+                    raise OpParamError(name, reason, value)
             return value
     return default
 
@@ -50,10 +62,10 @@ def _num(params: dict[str, Any], names: tuple[str, ...], default: float, low: fl
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise OpParamError(names[0], f"must be a number. Got {raw!r} instead.", raw) from None
+        raise OpParamError(names[0], f"must be a number. Got {shown(raw)} instead.", raw) from None
     if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
         rng = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise OpParamError(names[0], f"must be {rng}. Got {raw!r} instead.", raw)
+        raise OpParamError(names[0], f"must be {rng}. Got {shown(raw)} instead.", raw)
     return value
 
 
@@ -61,7 +73,7 @@ def _choice(params: dict[str, Any], names: tuple[str, ...], default: str, option
     raw = _get(params, *names, default=default)
     value = str(raw).strip().lower() if isinstance(raw, str) else raw
     if value not in options:
-        raise OpParamError(names[0], f"must be one of {', '.join(options)}. Got {raw!r} instead.", raw)
+        raise OpParamError(names[0], f"must be one of {', '.join(options)}. Got {shown(raw)} instead.", raw)
     return str(value)
 
 
@@ -71,7 +83,7 @@ def _flag(params: dict[str, Any], names: tuple[str, ...], default: bool) -> bool
         return raw
     if isinstance(raw, str) and raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    raise OpParamError(names[0], f"must be true or false. Got {raw!r} instead.", raw)
+    raise OpParamError(names[0], f"must be true or false. Got {shown(raw)} instead.", raw)
 
 
 def _cols(params: dict[str, Any], default: Any = None) -> Any:
@@ -79,7 +91,7 @@ def _cols(params: dict[str, Any], default: Any = None) -> Any:
     if raw is None or isinstance(raw, str) or (isinstance(raw, list) and all(isinstance(c, str) for c in raw)):
         return raw
     raise OpParamError("columns", f"must be all_numeric, all_categorical, all or a list of column names."
-                       f" Got {raw!r} instead.", raw)
+                       f" Got {shown(raw)} instead.", raw)
 
 
 _STRATEGY = {"mean": "mean", "median": "median", "mode": "most_frequent", "most_frequent": "most_frequent",
@@ -175,7 +187,7 @@ def _pairs(key: str, first: str, second: str) -> Callable[[dict[str, Any]], dict
         raw = _get(p, key, default=[])
         if not isinstance(raw, list) or not all(isinstance(r, dict) and isinstance(r.get(first), str)
                                                 and isinstance(r.get(second), str) for r in raw):
-            raise OpParamError(key, f"must be a list of {{{first}, {second}}} column-name pairs. Got {raw!r}.", raw)
+            raise OpParamError(key, f"must be a list of {{{first}, {second}}} column-name pairs. Got {shown(raw)}.", raw)
         out: dict[str, Any] = {"pairs": [(r[first], r[second]) for r in raw]}
         if key == "ratios":
             out["zero"] = _choice(p, ("handleZero",), "nan", ("nan", "skip", "error"))
@@ -198,13 +210,16 @@ def _binning(strategy: str, default_bins: int) -> Callable[[dict[str, Any]], dic
         if strategy == "custom":
             raw = _get(p, "quantiles", default=[0.25, 0.5, 0.75])
             if isinstance(raw, str):
+                reason = too_long(raw, "quantiles")  # [request] max_param_chars, before any split
+                if reason is not None:
+                    raise OpParamError("quantiles", reason, raw)
                 raw = [q for q in raw.replace(" ", "").split(",") if q]
             try:
                 qs = sorted({float(q) for q in raw})
             except (TypeError, ValueError):
-                raise OpParamError("quantiles", f"must be numbers between 0 and 1. Got {raw!r}.", raw) from None
+                raise OpParamError("quantiles", f"must be numbers between 0 and 1. Got {shown(raw)}.", raw) from None
             if not qs or any(not 0 < q < 1 for q in qs):
-                raise OpParamError("quantiles", f"must be numbers strictly between 0 and 1. Got {raw!r}.", raw)
+                raise OpParamError("quantiles", f"must be numbers strictly between 0 and 1. Got {shown(raw)}.", raw)
             out["quantiles"] = qs
         else:
             out["bins"] = int(_num(p, ("bins", "n_bins"), default_bins, 2, 20))
@@ -264,14 +279,23 @@ OP_TYPES = tuple(sorted(_OPS))
 """Every op type accepted, from all three vocabularies."""
 
 
+def valid_ops_hint() -> str:
+    """The list of valid op types, as an error says it once (cut to ``[request] max_problems`` names)."""
+    return f"Valid operations: {listing(OP_TYPES)}"
+
+
 def normalise_op(op_type: str, params: dict[str, Any]) -> CanonicalOp:
-    """The canonical op for ``op_type``; raises OpParamError (field ``type`` or the param) when unusable."""
-    entry = _OPS.get(op_type.strip().lower() if isinstance(op_type, str) else op_type)
+    """The canonical op for ``op_type``; raises OpParamError (field ``type`` or the param) when unusable.
+
+    The op's ``source`` is the registry key (``op_type`` case- and space-folded), never the raw text.
+    """
+    key = op_type.strip().lower() if isinstance(op_type, str) else op_type
+    entry = _OPS.get(key) if isinstance(key, str) else None
     if entry is None:
-        raise OpParamError("type", f"unknown preprocessing operation {op_type!r}. Valid operations:"
-                           f" {', '.join(OP_TYPES)}", op_type)
+        raise OpParamError("type", f"unknown preprocessing operation {shown(op_type)}", op_type,
+                           hint=valid_ops_hint())
     kind, build = entry
     out = build(params)
     if kind == "outliers" and out["action"] == "remove":
         kind = "outliers_remove"
-    return CanonicalOp(kind, out, op_type)
+    return CanonicalOp(kind, out, key)
