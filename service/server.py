@@ -7,9 +7,12 @@ descriptors. :func:`guarded_protocol` makes uvicorn's h11 protocol
 * close a connection that has not sent a complete request head within ``[server]
   idle_timeout_seconds`` (a new connection, a keep-alive between requests, or a head trickled a
   byte at a time), and
-* answer ``503`` and close at once any connection past ``[server] max_connections``,
+* past ``[server] max_connections``, close the connection that has been idle longest (no request
+  in progress) to make room, or, when every connection is serving a request, answer the newcomer
+  ``503`` and close it,
 
-so the descriptor count stays under the cap whatever clients do. The soft ``RLIMIT_NOFILE`` is
+so the descriptor count stays under the cap whatever clients do, and a flood of idle sockets
+cannot keep a real request out. The soft ``RLIMIT_NOFILE`` is
 raised to the hard limit at start so the cap, not ``EMFILE``, is what a flood meets.
 """
 
@@ -46,13 +49,34 @@ def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
     busy = _busy_response()
 
     class GuardedH11Protocol(H11Protocol):
+        idle_since: float | None = None
+
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > limits.max_connections:
+            if len(self.connections) > limits.max_connections and not self._evict_idle():
                 transport.write(busy)
                 transport.close()
                 return
+            self.idle_since = self.loop.time()
             self.timeout_keep_alive_task = self.loop.call_later(limits.idle_timeout_seconds, self.timeout_keep_alive_handler)
+
+        def _evict_idle(self) -> bool:
+            """Close the connection idle longest (not this one); False when none is idle."""
+            idle = [c for c in self.connections
+                    if c is not self and getattr(c, "idle_since", None) is not None and c._is_idle()]
+            if not idle:
+                return False
+            oldest = min(idle, key=lambda c: c.idle_since)
+            oldest.timeout_keep_alive_handler()
+            self.connections.discard(oldest)
+            return True
+
+        def _is_idle(self) -> bool:
+            return not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete)
+
+        def on_response_complete(self) -> None:
+            self.idle_since = self.loop.time()
+            super().on_response_complete()
 
         def data_received(self, data: bytes) -> None:
             # uvicorn stops the idle timer at any byte; keep it until a whole request head has
@@ -86,5 +110,5 @@ def serve(app: Any, host: str, port: int, limits: ServerLimits) -> None:
         timeout_graceful_shutdown=5,
         http=guarded_protocol(limits),
         timeout_keep_alive=max(1, int(limits.idle_timeout_seconds)),
-        limit_concurrency=limits.max_connections,
+        limit_concurrency=limits.max_connections + 1,  # this protocol keeps connections at the cap
     )

@@ -11,10 +11,19 @@ SERVICE_CODES = frozenset({"invalid_request", "busy", "deadline_exceeded", "inte
 LIMIT_CODES = frozenset({"timeout", "memory_exceeded", "cpu_time_exceeded"})
 
 
+NEVER_FOR_INPUT = frozenset({"internal_error", "crashed"})
+"""Codes no input may cause: the worker failed, or a library crashed on what a client sent."""
+
+
 def known_codes() -> frozenset[str]:
     from sandbox import ErrorCode
 
     return ENGINE_CODES | SERVICE_CODES | {c.value for c in ErrorCode}
+
+
+def input_codes() -> frozenset[str]:
+    """The codes an answer to client input may carry (never ``internal_error`` or ``crashed``)."""
+    return known_codes() - NEVER_FOR_INPUT
 
 
 def check_envelope(answer: Any, *, codes: frozenset[str] | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,6 +91,29 @@ def security_server(sabotage: str | None) -> Iterator[str]:
     server = start_server(limits_toml(caps=caps, fault_injection=True), extra_env=env)
     try:
         yield server.url
+    finally:
+        stop_server(server)
+
+
+OPERATOR_TOKEN = "op_denytest_7a1e0c55"
+"""The operator's /health token in the hostile server's environment (WORKER_HEALTH_TOKEN)."""
+
+
+@pytest.fixture(scope="session")
+def hostile_server(sabotage: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real server with the shipped limits.toml (default request caps, as on a Space) plus fault
+    injection, SECRETS and the operator token in its environment, and its own Gradio upload and
+    cache folder (``server.gradio_dir``), for the parent-hardening deny tests.
+    """
+    from bench.loopback import start_server, stop_server
+
+    limits = (ROOT / "limits.toml").read_text().replace("fault_injection = false", "fault_injection = true")
+    gradio_dir = tmp_path_factory.mktemp("gradio")
+    env = {**SECRETS, **server_env(sabotage), "GRADIO_TEMP_DIR": str(gradio_dir), "WORKER_HEALTH_TOKEN": OPERATOR_TOKEN}
+    server = start_server(limits, extra_env=env)
+    server.gradio_dir = gradio_dir  # type: ignore[attr-defined]
+    try:
+        yield server
     finally:
         stop_server(server)
 

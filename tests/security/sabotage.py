@@ -25,6 +25,7 @@ GUARDS: dict[str, str] = {
     "eval": "no hyperparameter or config value is ever evaluated as code",
     "paths": "dataset ids never name local files (only known sample ids load)",
     "urls": "dataset URLs are http(s) only and never reach loopback/private/link-local addresses",
+    "redos": "no user string is parsed by a backtracking pattern (hidden_layer_sizes is one linear pass)",
     "caps": "request size, node count and nesting depth are capped before any child runs",
     "stale": "a killed server's temp dirs (sandbox-jobs-*, worker-ui-*) are removed by the next start",
     "files": "a client-named file path is used only if Gradio wrote it as an upload of this app",
@@ -194,6 +195,33 @@ def _sabotage_urls() -> list[str]:
     return patched
 
 
+OLD_LAYER_SIZES = r"^\s*[\(\[]?\s*(\d+(?:\s*[,\s]\s*\d+)*)?\s*,?\s*[\)\]]?\s*$"
+"""The engine's old ``hidden_layer_sizes`` pattern: ``"1  1  1 … 1x"`` makes it backtrack exponentially."""
+
+
+def _sabotage_redos() -> list[str]:
+    """``parse_hidden_layer_sizes`` matches strings with the old backtracking regex again (no length cap)."""
+    import re
+
+    from executor.params import ParamError
+
+    pattern = re.compile(OLD_LAYER_SIZES)
+
+    def old_parser(original: Callable[..., Any]) -> Callable[..., Any]:
+        def parse(value: Any) -> Any:
+            if not isinstance(value, str):
+                return original(value)
+            match = pattern.match(value)
+            if match is None or match.group(1) is None:
+                raise ParamError(f"must be layer sizes such as '(100,)' or '(100, 50)'. Got {value[:80]!r} instead.")
+            return original([int(tok) for tok in re.split(r"[,\s]+", match.group(1).strip())])
+
+        return parse
+
+    patched = _replace_everywhere("executor.params", "parse_hidden_layer_sizes", old_parser)
+    return ["executor.params.parse_hidden_layer_sizes"] if patched else []
+
+
 _APPLIED: dict[str, list[str]] = {}
 
 
@@ -239,6 +267,10 @@ def _apply(guard: str | None) -> list[str]:
         import executor.runner  # noqa: F401
 
         return _sabotage_urls()
+    if guard == "redos":
+        import executor.runner  # noqa: F401
+
+        return _sabotage_redos()
     return []
 
 
@@ -310,8 +342,10 @@ def _sabotage_fds() -> list[str]:
 
 
 def _sabotage_parse() -> list[str]:
-    """The old decoder: stdlib json with no scan, then ast.literal_eval for anything else."""
+    """The old decoder: stdlib json with no scan, then ast.literal_eval for anything else; the
+    decoded workflow is kept while the request waits and runs."""
     import ast
+    import dataclasses
     import json
 
     from service import request
@@ -331,8 +365,19 @@ def _sabotage_parse() -> list[str]:
                 return value
             raise request.RequestError("the request is not valid JSON") from None
 
+    @dataclasses.dataclass(frozen=True)
+    class Held(request.ParsedRequest):
+        workflow: Any = None  # the decoded objects, kept while the request waits and runs
+
+    def holding(raw: Any, caps: Any) -> Any:
+        workflow = request.decode_request(raw, caps)
+        return Held(body=json.dumps(workflow).encode(), summary=request.summarize(workflow), workflow=workflow)
+
+    from service import worker
+
     request._decode_text = naive
-    return ["service.request._decode_text"]
+    worker.parse_request = holding
+    return ["service.request._decode_text", "service.worker.parse_request"]
 
 
 def _sabotage_echo_server() -> list[str]:

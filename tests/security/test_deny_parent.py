@@ -1,0 +1,256 @@
+"""The parent never falls: each attack of the parent-hardening issue, replayed over HTTP.
+
+Guards and their sabotage (tests/security/sabotage.py, ``SERVER_PATCHES``):
+
+* ``files``:  client-named file paths are refused before any read, copy or hash. Off: our path check
+  allows any path and Gradio's own check stays inactive (as under ``mount_gradio_app``).
+* ``fds``:    no fd ceiling and no connection hoarding. Off: plain uvicorn connections and a
+  ``select()``-based wait in the sandbox.
+* ``parse``:  JSON only, scanned before decoding, decoded off the event loop. Off: ``json.loads`` with
+  the old ``ast.literal_eval`` fallback, no scan.
+* ``echo``:   bounded errors and bounded UI state. Off: no bound in the parent or the engine, and
+  Gradio keeps every session's values.
+* ``health``: the public /health carries no request data. Off: the full records are public.
+
+All run against ``hostile_server``: the shipped limits (default request caps), fault injection on.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from bench.loopback import call_predict
+from tests.security.conftest import OPERATOR_TOKEN, ROOT, SECRETS
+
+pytestmark = [pytest.mark.network_server, pytest.mark.slow]
+
+IRIS = (ROOT / "examples" / "iris_random_forest.json").read_text()
+HEALTH_TIMEOUT = 5.0
+"""Seconds /health may take while an attack is in flight (the issue's bar is 1 s; the margin is
+for a busy machine, and every sabotaged guard stalls it for far longer)."""
+
+
+def _rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+class _Watch:
+    """Polls /health and the parent's RSS in a thread while an attack runs."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url, self.pid = url, pid
+        self.worst = 0.0
+        self.failures: list[str] = []
+        self.rss0 = _rss_mb(pid)
+        self.peak = self.rss0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                httpx.get(f"{self.url}/health", timeout=HEALTH_TIMEOUT).raise_for_status()
+            except httpx.HTTPError as exc:
+                self.failures.append(repr(exc)[:200])
+            self.worst = max(self.worst, time.monotonic() - started)
+            try:
+                self.peak = max(self.peak, _rss_mb(self.pid))
+            except psutil.Error:
+                return
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> _Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=HEALTH_TIMEOUT * 2)
+
+    def assert_live(self) -> None:
+        assert not self.failures, f"/health failed while the attack ran: {self.failures[:3]}"
+        assert self.worst < HEALTH_TIMEOUT, f"/health took {self.worst:.1f} s while the attack ran"
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def _file_events(url: str) -> list[tuple[int, list[Any], set[int]]]:
+    """(fn index, default inputs, positions of file inputs) of every event that takes a file."""
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    kinds = {"file", "gallery", "image", "uploadbutton", "video", "audio", "model3d"}
+    events = []
+    for index, dep in enumerate(config["dependencies"]):
+        inputs = dep["inputs"]
+        positions = {i for i, cid in enumerate(inputs) if components[cid].get("type") in kinds}
+        if positions:
+            defaults = [components[cid].get("props", {}).get("value") for cid in inputs]
+            events.append((dep.get("id", index), defaults, positions))
+    assert events, "the page has no event that takes a file: the test would prove nothing"
+    return events
+
+
+def _send_path(url: str, path: str) -> str:
+    """Every file-taking event, with ``path`` as the file; returns everything the server answered."""
+    seen = []
+    for fn_index, defaults, positions in _file_events(url):
+        session = uuid.uuid4().hex[:10]
+        data = [{"path": path, "meta": {"_type": "gradio.FileData"}} if i in positions else v
+                for i, v in enumerate(defaults)]
+        body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
+        join = httpx.post(f"{url}/gradio_api/queue/join", json=body, timeout=30)
+        seen.append(join.text)
+        if join.status_code != 200:
+            continue
+        with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=60) as stream:
+            for line in stream.iter_lines():
+                seen.append(line)
+                if "process_completed" in line:
+                    break
+    return "\n".join(seen)
+
+
+def test_deny_files_a_host_csv_is_never_read(hostile_server: Any, tmp_path: Path) -> None:
+    secret = tmp_path / "host-secret.csv"
+    secret.write_text("SecretColumnQ7,OtherSecretColumnZ3\n1,2\n3,4\n")
+    answered = _send_path(hostile_server.url, str(secret))
+    assert "SecretColumnQ7" not in answered and "OtherSecretColumnZ3" not in answered
+    assert "not uploaded" in answered  # refused with a clear message, not silently
+
+
+def test_deny_files_proc_environ_is_never_copied_into_the_cache(hostile_server: Any) -> None:
+    answered = _send_path(hostile_server.url, "/proc/self/environ")
+    for value in SECRETS.values():
+        assert value not in answered
+    for path in Path(hostile_server.gradio_dir).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for value in SECRETS.values():
+                assert value.encode() not in data, f"a secret of the parent's environment was copied to {path}"
+
+
+def test_deny_files_dev_zero_never_stalls_the_server(hostile_server: Any) -> None:
+    """Last of the file tests: with the guard off, hashing /dev/zero holds the event loop for ever."""
+    with _Watch(hostile_server.url, hostile_server.proc.pid) as watch:
+        thread = threading.Thread(target=_send_path, args=(hostile_server.url, "/dev/zero"), daemon=True)
+        thread.start()
+        thread.join(timeout=15)
+        time.sleep(1)
+    watch.assert_live()
+
+
+# -- fds ----------------------------------------------------------------------------------------
+
+
+def test_deny_fds_an_idle_connection_flood_neither_hoards_fds_nor_stops_a_job(hostile_server: Any) -> None:
+    from service.config import load_settings
+
+    cap = load_settings(ROOT / "limits.toml").server.max_connections
+    port = int(hostile_server.url.rsplit(":", 1)[1])
+    parent = psutil.Process(hostile_server.proc.pid)
+    hostile_server.wait_idle()
+    before = parent.num_fds()
+    sockets = []
+    try:
+        for _ in range(1020):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sockets.append(sock)
+        time.sleep(1)
+        held = parent.num_fds()
+        answer = call_predict(hostile_server.url, IRIS, timeout=120)
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert held <= before + cap + 32, f"the parent holds {held} fds under a flood of 1,020 idle connections"
+    assert answer is not None and answer.get("status") == "completed", answer
+
+
+# -- parse --------------------------------------------------------------------------------------
+
+
+def test_deny_parse_a_python_literal_body_is_refused_without_stalling_or_growing(hostile_server: Any) -> None:
+    body = "{1:[" + "0," * 2_097_000 + "]}"  # 4 MB: not JSON; the old worker gave it to ast.literal_eval
+    hostile_server.wait_idle()
+    with _Watch(hostile_server.url, hostile_server.proc.pid) as watch:
+        answer = call_predict(hostile_server.url, body, timeout=120)
+    watch.assert_live()
+    assert answer is not None and answer.get("errorCode") == "invalid_request", answer
+    assert watch.peak - watch.rss0 < 300, f"the parent grew {watch.peak - watch.rss0:.0f} MB decoding one body"
+
+
+def test_deny_parse_large_nested_json_bodies_do_not_grow_the_parent(hostile_server: Any) -> None:
+    workflow = json.loads(IRIS)
+    workflow["notes"] = "@@"  # a valid workflow carrying ~3 MB of small objects (4 MB escaped)
+    body = json.dumps(workflow).replace('"@@"', "[" + ",".join(['{"a":{}}'] * 350_000) + "]")
+    hostile_server.wait_idle()
+    with _Watch(hostile_server.url, hostile_server.proc.pid) as watch:
+        threads = [threading.Thread(target=call_predict, args=(hostile_server.url, body), kwargs={"timeout": 120})
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=150)
+    watch.assert_live()
+    assert watch.peak - watch.rss0 < 250, f"8 queued 4 MB bodies grew the parent {watch.peak - watch.rss0:.0f} MB"
+
+
+# -- echo ---------------------------------------------------------------------------------------
+
+
+def _echo_workflow() -> str:
+    workflow = json.loads(IRIS)
+    node_id = "n" * 7000
+    ops = [{"type": f"unknown_op_{i}"} for i in range(2500)]
+    workflow["nodes"].append({"id": node_id, "type": "preprocessing", "config": {"operations": ops}})
+    return json.dumps(workflow)
+
+
+def test_deny_echo_errors_are_bounded_and_not_kept(hostile_server: Any) -> None:
+    body = _echo_workflow()
+    hostile_server.wait_idle()
+    rss0 = _rss_mb(hostile_server.proc.pid)
+    sizes = []
+    for _ in range(24):
+        answer = call_predict(hostile_server.url, body, timeout=120)
+        assert answer is not None and answer.get("status") == "failed", answer
+        sizes.append(len(json.dumps(answer)))
+    grown = _rss_mb(hostile_server.proc.pid) - rss0
+    assert max(sizes) <= 64 * 1024, f"a {len(body)} B request got a {max(sizes)} B answer"
+    assert max(sizes) <= 4 * len(body)
+    assert grown < 60, f"the parent grew {grown:.0f} MB over 24 such requests"
+
+
+# -- health -------------------------------------------------------------------------------------
+
+
+def test_deny_health_shows_no_request_data_to_the_public(hostile_server: Any) -> None:
+    private_id = f"private-dataset-{uuid.uuid4().hex[:8]}"
+    workflow = json.loads(IRIS)
+    for node in workflow["nodes"]:
+        for key in ("target_column", "targetColumn"):
+            if key in node["config"]:
+                node["config"][key] = "SecretTargetColumnK9"
+    answer = call_predict(hostile_server.url, json.dumps(workflow), timeout=120)
+    assert answer is not None and answer.get("status") == "failed"
+    workflow["nodes"][0]["config"]["dataset_id"] = private_id
+    call_predict(hostile_server.url, json.dumps(workflow), timeout=120)
+    public = httpx.get(f"{hostile_server.url}/health", timeout=30).text
+    for private in (private_id, "SecretTargetColumnK9", "sepal"):
+        assert private not in public, f"/health shows {private!r} to anyone"
+    wrong = httpx.get(f"{hostile_server.url}/health", headers={"Authorization": "Bearer nope"}, timeout=30).text
+    assert private_id not in wrong
+    operator = httpx.get(f"{hostile_server.url}/health", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+                         timeout=30).json()
+    assert operator["operatorView"] is True and private_id in json.dumps(operator)
