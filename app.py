@@ -17,6 +17,7 @@ from service import Worker
 from service import catalog as cat
 from service.config import ConfigError, load_settings
 from service.http import build_app, make_predict, progress_bridge, run_watched, server_address
+from service.memory import fix_mmap_threshold
 from service.render import METRIC_HEADERS, ResultFiles, View, render
 from service.results import dumps, failure
 from service.server import serve
@@ -184,6 +185,7 @@ def main() -> None:
     # default that would kill this process before the finally below stops the template and
     # removes the job and result dirs. Exit through Python instead.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    fix_mmap_threshold()  # large request bodies go back to the system once freed
     worker = Worker(settings).start()
     files = ResultFiles()
     try:

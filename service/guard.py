@@ -6,11 +6,14 @@ For each HTTP request, before Gradio sees a byte:
   answered ``413`` from its ``Content-Length`` alone, or as soon as the streamed bytes pass it;
 * **time**: each chunk of a body must arrive within ``[server] idle_timeout_seconds``;
 * **memory**: bodies buffered at once share ``[server] max_buffered_mb``; past it ``503``;
-* **files**: a JSON body that names a file (any object with a ``path``) is decoded off the event
-  loop, after the linear scan bounds it (:mod:`service.jsonscan`), and refused with ``400``
-  unless every path is an upload of this app (:mod:`service.uploads`). Gradio's own check is
-  turned on too (:func:`service.gradio_compat.activate_upload_check`); this one does not depend on
-  Gradio's internals and also refuses URLs, which Gradio would fetch from the parent.
+* **shape**: every body is scanned off the event loop (:mod:`service.jsonscan`) against the
+  ``[request]`` caps (depth, JSON values, string length) before Gradio decodes it on the loop,
+  so no body can make Gradio's own ``json.loads`` build millions of objects;
+* **files**: a body that names a file (any object with a ``path``) is decoded in the same thread
+  and refused with ``400`` unless every path is an upload of this app (:mod:`service.uploads`).
+  Gradio's own check is turned on too (:func:`service.gradio_compat.activate_upload_check`); this
+  one does not depend on Gradio's internals and also refuses URLs, which Gradio would fetch;
+* **memory after**: once a large body's request is answered, freed heap goes back to the system.
 
 Refusals are small JSON objects with an ``errorCode`` and the limit's name, never an echo of
 the body.
@@ -29,12 +32,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
 from service.jsonscan import scan
+from service.memory import release_free_memory
 from service.uploads import refused_paths
 
 __all__ = ["BodyGuard"]
 
 _KB = 1024
 _UPLOAD_SUFFIX = "/upload"
+_ENVELOPE_DEPTH = 4
+"""Levels Gradio's envelope (``{"data": [...]}``) may add above a workflow's own ``max_depth``."""
+_LARGE_BODY = 1 << 20
+"""Bytes of body past which the heap is trimmed once the request is answered."""
 
 
 class _Refused(Exception):
@@ -105,8 +113,8 @@ class BodyGuard:
                                     "([server] idle_timeout_seconds).")
             return
         try:
-            if b'"path"' in body:
-                problems = await anyio.to_thread.run_sync(self._file_problems, body, limiter=self._limiter)
+            if body:
+                problems = await anyio.to_thread.run_sync(self._inspect, body, limiter=self._limiter)
                 if problems:
                     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                     await _reply(send, 400, f"File refused: {problems[0]}{more}.")
@@ -114,7 +122,12 @@ class BodyGuard:
         except _Refused as exc:
             await _reply(send, exc.status, exc.message, exc.limit)
             return
-        await self.app(scope, _replay(body, receive), send)
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            if len(body) > _LARGE_BODY:
+                del body
+                await anyio.to_thread.run_sync(release_free_memory, limiter=self._limiter)
 
     async def _next(self, receive: Receive) -> Message:
         return await asyncio.wait_for(receive(), self.server.idle_timeout_seconds)
@@ -159,13 +172,21 @@ class BodyGuard:
 
         return counted
 
-    def _file_problems(self, body: bytes) -> list[str]:
-        """Decode a body that names files (bounded by the scan first) and judge every path in it."""
+    def _inspect(self, body: bytes) -> list[str]:
+        """Scan a body against the caps; if it names files, decode it and judge every path in it."""
         caps = self.request
-        shape = scan(body, max_depth=caps.max_depth)
-        if shape.depth > caps.max_depth or shape.values > caps.max_json_values:
-            raise _Refused(413, "The request body is nested too deeply or holds too many values "
-                                "([request] max_depth, max_json_values).")
+        depth = caps.max_depth + _ENVELOPE_DEPTH
+        shape = scan(body, max_depth=depth)
+        for name, got, limit in (
+            ("max_depth", shape.depth, depth),
+            ("max_json_values", shape.values, caps.max_json_values),
+            ("max_string_kb", shape.longest_string, caps.max_string_kb * _KB),
+        ):
+            if got > limit:
+                raise _Refused(413, f"The request body is over [request] {name} ({got} > {limit}).",
+                               {"name": name, "value": getattr(caps, name), "got": got})
+        if b'"path"' not in body:
+            return []
         try:
             value = orjson.loads(body)
         except orjson.JSONDecodeError:

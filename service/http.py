@@ -22,7 +22,7 @@ from typing import Any
 
 import fastapi
 import gradio as gr
-from fastapi.responses import ORJSONResponse
+import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import gradio_compat
@@ -145,8 +145,9 @@ def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/health")
-    def health(authorization: str | None = fastapi.Header(None)) -> ORJSONResponse:  # noqa: B008
-        return ORJSONResponse(worker.health(operator=worker.is_operator(authorization)))
+    def health(authorization: str | None = fastapi.Header(None)) -> fastapi.Response:  # noqa: B008
+        report = worker.health(operator=worker.is_operator(authorization))
+        return fastapi.Response(orjson.dumps(report, default=str), media_type="application/json")
 
     app.add_middleware(LegacyCallRoutes)
     app.add_middleware(BodyGuard, settings=settings, upload_root=upload_root)
@@ -161,6 +162,11 @@ def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi
     gradio_compat.check_compatible(blocks)
     gradio_compat.set_queue_threads(blocks, threads)
     mount_kwargs.setdefault("max_file_size", settings.server.max_upload_mb * 1024 * 1024)
+    # Fewer routes for a client to reach: no run history (it records every public call and can
+    # write it to a Hub bucket a client names), no MCP server, no Node SSR process.
+    mount_kwargs.setdefault("run_history", False)
+    mount_kwargs.setdefault("mcp_server", False)
+    mount_kwargs.setdefault("ssr_mode", False)
     mounted = gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
     gradio_compat.activate_upload_check(blocks)
     gradio_compat.bound_session_values(blocks, q.max_ui_value_kb * 1024)

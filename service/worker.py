@@ -29,6 +29,7 @@ from sandbox import Sandbox
 from service import codes
 from service.admission import Admission, Busy
 from service.config import Settings
+from service.memory import release_free_memory
 from service.request import ParsedRequest, RequestError, parse_request
 from service.results import bound_failure, dumps, failure, from_outcome
 from service.status import RECENT_SIZE, health_report, is_operator, operator_token
@@ -44,29 +45,6 @@ WARMUP = "executor.warmup:run"
 """What each pre-forked job child runs while it waits for a request (first-call costs paid early)."""
 
 ProgressCallback = Callable[[dict[str, Any]], None]
-
-
-def _load_trim() -> Callable[[int], int] | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-_malloc_trim = _load_trim()
-
-
-def _release_free_memory() -> None:
-    """Give the heap pages freed by earlier requests back to the system (glibc's malloc_trim).
-
-    Results of several MB pass through this process (JSON text, Gradio's copies of it) from many
-    threads; without a trim, glibc keeps the freed pages of each thread's arena and the parent's
-    RSS creeps up over a long run.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 class Worker:
@@ -167,7 +145,7 @@ class Worker:
         try:
             try:
                 loop = asyncio.get_running_loop()
-                workflow = await loop.run_in_executor(self._parse_pool, parse_request, raw, self.settings.request)
+                workflow = await loop.run_in_executor(self._parse_pool, _parse, raw, self.settings.request)
                 raw = None  # the parent keeps the checked bytes only, not the client's text
             except RequestError as exc:
                 return self._answer(rid, None, failure(codes.INVALID_REQUEST, _sentence(exc.message), **({"limit": exc.limit} if exc.limit else {})), arrival)
@@ -233,7 +211,7 @@ class Worker:
         """Blocking: one sandbox run, its envelope, its log line. Runs in a job thread."""
         assert self.sandbox is not None
         queue_wait = time.monotonic() - arrival
-        _release_free_memory()
+        release_free_memory()
         payload = {
             "workflow": orjson.Fragment(workflow.body),
             "limits": self.settings.engine_limits(),
@@ -282,6 +260,19 @@ class Worker:
         except Exception:  # logging must never cost the answer
             logging.getLogger(__name__).exception("could not log request %s", rid)
         return text
+
+
+_LARGE_BODY = 1 << 20
+"""Bytes of request text past which the parse thread trims the heap after decoding it."""
+
+
+def _parse(raw: Any, caps: Any) -> ParsedRequest:
+    """:func:`parse_request` in the parse pool; a large body's freed memory goes back to the system."""
+    try:
+        return parse_request(raw, caps)
+    finally:
+        if isinstance(raw, (str, bytes)) and len(raw) > _LARGE_BODY:
+            release_free_memory()
 
 
 def _cancelled() -> dict[str, Any]:
