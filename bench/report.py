@@ -31,6 +31,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("bench_http.py", "End-to-end HTTP latency and parent memory", [], []),
     ("bench_depth.py", "Largest sample with every plot inside the default limits", [], []),
     ("soak.py", "Soak: real server, 4 clients, faults and malformed requests", ["--requests", "300"], ["--requests", "80"]),
+    ("bench_hostile.py", "The parent under a hostile mix", ["--requests", "200"], ["--requests", "60"]),
 ]
 
 
@@ -132,6 +133,15 @@ def summary(figs: dict[str, dict[str, Any] | None]) -> str:
                          f"temp dirs left, RSS +{soak['server_rss_growth_mb']:.0f} MB, slowest "
                          f"{soak['max_s']:.1f} s of {soak['deadline_s']:.0f} s, {soak['throughput_rps']:.2f} req/s",
                          "0 / 0 / 0 / ≤ 30 MB / before the deadline", ok))
+    hostile = figs.get("bench_hostile.py") or {}
+    if hostile:
+        rows.append(_row(f"parent under a hostile mix ({hostile['requests']} requests, 4 clients)",
+                         f"RSS +{hostile['parent_rss_growth_mb']:.0f} MB, fds {hostile['parent_fds_idle']} → "
+                         f"{hostile['parent_fds_after']} (peak {hostile['parent_fds_peak']}), /health worst "
+                         f"{hostile['health_worst_s'] * 1000:.0f} ms, {hostile['health_failures']} failed",
+                         "≤ 50 MB; flat; < 1000 ms", hostile["parent_rss_growth_mb"] <= 50
+                         and hostile["parent_fds_after"] <= hostile["parent_fds_idle"] + 4
+                         and hostile["health_worst_s"] < 1 and not hostile["health_failures"]))
     return "\n".join(rows) + "\n"
 
 

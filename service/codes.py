@@ -28,8 +28,10 @@ DEADLINE_EXCEEDED = "deadline_exceeded"
 INTERNAL_ERROR = "internal_error"
 
 _TABLE = [
-    Code(INVALID_REQUEST, "service", "not JSON, not an object, empty, or over a [request] cap (size, nodes, depth)"),
-    Code(BUSY, "service", "max_concurrent_jobs are running and max_waiting are waiting: try again later"),
+    Code(INVALID_REQUEST, "service", "not JSON, not an object, empty, over a [request] cap (size, nodes, depth, "
+     "JSON values, string length), or an HTTP 400/413 body (a file path not uploaded here, a body over [server])"),
+    Code(BUSY, "service", "max_concurrent_jobs are running and max_waiting are waiting (or an HTTP 503 past "
+     "[server] max_connections / max_buffered_mb): try again later"),
     Code(DEADLINE_EXCEEDED, "service", "request_deadline_seconds ran out while the request waited for a slot"),
     Code("invalid_workflow", "engine", "schema, graph, config key or hyperparameter problems, each listed"),
     Code("dataset_error", "engine", "unknown dataset, missing target column, unreadable data, over a [data] cap"),
