@@ -224,7 +224,7 @@ def test_health_reports_status_limits_guards_and_queue(idle_server: Server) -> N
     assert health["status"] == "ok", health.get("selfCheck")
     assert health["template"]["alive"] is True
     assert health["limits"]["queue"] == {"max_concurrent_jobs": 1, "max_waiting": 1, "request_deadline_seconds": 8.0,
-                                        "warm_up": True, "max_ui_sessions": 64}
+                                        "warm_up": True, "max_ui_sessions": 64, "max_ui_value_kb": 64}
     assert health["jobs"]["running"] == 0 and health["jobs"]["waiting"] == 0
     assert any(layer["name"] == "wall_clock" for layer in health["guards"])
     assert health["selfCheck"]["ok"] is True
