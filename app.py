@@ -16,7 +16,7 @@ import gradio as gr
 from service import Worker
 from service import catalog as cat
 from service.config import ConfigError, load_settings
-from service.http import WorkflowInput, build_app, make_predict, progress_bridge, run_watched, server_address
+from service.http import build_app, make_predict, progress_bridge, run_watched, server_address
 from service.memory import fix_mmap_threshold
 from service.render import METRIC_HEADERS, ResultFiles, View, render
 from service.results import dumps, failure
@@ -114,10 +114,11 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
             demo.load(lambda: _health_views(worker), None, health_out, api_visibility="private")
 
         # The API the platform backend calls: one string in, one JSON string out.
-        api_in = WorkflowInput(visible=False)
+        api_in = gr.Textbox(visible=False)
         api_out = gr.Textbox(visible=False)
         api_button = gr.Button(visible=False)
-        api_button.click(make_predict(worker, demo), api_in, api_out, api_name="predict", concurrency_limit=None)
+        api_button.click(make_predict(worker, demo), api_in, api_out, api_name="predict", concurrency_limit=None,
+                         preprocess=False)
     return demo
 
 

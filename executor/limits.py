@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "TextLimits", "OutputLimits", "SearchLimits"]
+__all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "ModelLimits", "TextLimits", "OutputLimits", "SearchLimits"]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -54,6 +54,22 @@ class SearchLimits(BaseModel):
     budget_fraction: float = Field(0.5, gt=0, le=0.9)
 
 
+class ModelLimits(BaseModel):
+    """Ceilings on a model's size that protect the job's memory and time; 0 = no ceiling.
+
+    A larger request is clamped to the ceiling with a warning (``executor.algorithms.ResourceCaps``).
+    """
+
+    model_config = _FROZEN
+
+    max_estimators: int = Field(0, ge=0)
+    """Most trees in a forest or boosting ensemble."""
+    max_hidden_units: int = Field(0, ge=0)
+    """Most neurons summed over a neural network's hidden layers."""
+    max_iter: int = Field(0, ge=0)
+    """Most optimiser iterations or epochs."""
+
+
 class TextLimits(BaseModel):
     """How long a parsed user string may be, and how much an error may say (``[request]``)."""
 
@@ -77,3 +93,4 @@ class EngineLimits(BaseModel):
     download: DownloadLimits = DownloadLimits()
     search: SearchLimits = SearchLimits()
     text: TextLimits = TextLimits()
+    model: ModelLimits = ModelLimits()

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from executor.algorithms import ResourceCaps
 from executor.echo import shown, tag
 from executor.errors import InvalidWorkflowError, WorkflowError
 from executor.limits import EngineLimits
@@ -151,7 +152,8 @@ def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], pre
         try:
             built = spec.build(prep.problem_type, params, threads=ctx.threads, n_samples=len(tr),
                                n_features=Xt_tr.shape[1], n_classes=len(prep.class_names) if prep.class_names else None,
-                               seed_default=split.seed, node_id=model_id)
+                               seed_default=split.seed, node_id=model_id,
+                               caps=ResourceCaps.from_limits(limits.model))
             with parallel(ctx.threads):
                 est = clone(built.estimator).fit(Xt_tr, y_tr)
             model = Pipeline([*prep_pipe.steps, ("model", est)])

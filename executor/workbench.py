@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from executor.algorithms import ResourceCaps
 from executor.echo import clip, clip_message, shown, tag
 from executor.errors import ExecutionError, InvalidWorkflowError
 from executor.limits import EngineLimits
@@ -159,7 +160,7 @@ class Workbench:
         threads = self.ctx.threads if n_train >= PARALLEL_MIN_ROWS else 1
         built = spec.build(prep.problem_type, hyper, threads=threads, n_samples=n_train,
                            n_features=prep.X.shape[1], n_classes=len(prep.class_names) if prep.class_names else None,
-                           seed_default=split.seed, node_id=model_id)
+                           seed_default=split.seed, node_id=model_id, caps=ResourceCaps.from_limits(self.limits.model))
         self.warn([f"{tag(model_id)} {w}" for w in built.warnings])
         trained = train_model(node_id=model_id, spec=spec, built=built, steps=steps, problem_type=prep.problem_type,
                               X=prep.X, y=prep.y, split=split, class_names=prep.class_names,

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from executor.limits import DataLimits, DownloadLimits, OutputLimits, SearchLimits
+from executor.limits import DataLimits, DownloadLimits, EngineLimits, ModelLimits, OutputLimits, SearchLimits
 from sandbox.limits import GuardLimits, JobLimits
 
 __all__ = [
@@ -116,19 +116,21 @@ class Settings(BaseModel):
     server: ServerLimits = ServerLimits()
     download: DownloadLimits = DownloadLimits()
     search: SearchLimits = SearchLimits()
+    model: ModelLimits = ModelLimits()
     testing: TestingLimits = TestingLimits()
     source: str = Field("<defaults>", exclude=True)
     """The file these settings were read from."""
 
     def engine_limits(self) -> dict[str, Any]:
-        """The tables the engine needs, as JSON-able data for the child's payload."""
-        return {
-            "data": self.data.model_dump(),
-            "output": self.output.model_dump(),
-            "download": self.download.model_dump(),
-            "search": self.search.model_dump(),
-            "text": {k: getattr(self.request, k) for k in ("max_problems", "max_echo_chars", "max_param_chars")},
-        }
+        """The tables the engine needs (:class:`executor.limits.EngineLimits`), as JSON-able data for
+        the child's payload: each engine table of the file as it is, and ``text`` from ``[request]``."""
+        out: dict[str, Any] = {}
+        for name, field in EngineLimits.model_fields.items():
+            if name == "text":
+                out[name] = {k: getattr(self.request, k) for k in field.annotation.model_fields}  # type: ignore[union-attr]
+            else:
+                out[name] = getattr(self, name).model_dump()
+        return out
 
 
 class ConfigError(Exception):

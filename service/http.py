@@ -33,7 +33,6 @@ from service.worker import Worker
 
 __all__ = [
     "LegacyCallRoutes",
-    "WorkflowInput",
     "build_app",
     "make_predict",
     "progress_bridge",
@@ -127,20 +126,14 @@ def progress_bridge(progress: Any) -> Callable[[dict[str, Any]], None]:
     return update
 
 
-class WorkflowInput(gr.Textbox):
-    """The API's input: the workflow as a JSON string (what the platform sends), or, for a client
-    that sends the object itself in ``data[0]``, that object as Gradio decoded it.
-
-    ``gr.Textbox`` would hand an object on as its Python ``repr``, which only a Python parser could
-    read; the worker reads JSON only, so the object is passed through untouched instead.
-    """
-
-    def preprocess(self, payload: Any) -> Any:
-        return payload if isinstance(payload, (dict, list)) else super().preprocess(payload)
-
-
 def make_predict(worker: Worker, blocks: gr.Blocks) -> Callable[[str, gr.Request], Awaitable[str]]:
-    """The API endpoint function: one string in, one JSON string out, never raises."""
+    """The API endpoint function: one string in, one JSON string out, never raises.
+
+    Register it with ``preprocess=False``: the function then gets ``data[0]`` as the client sent
+    it, a JSON string or, from a client that sends the object itself, that object. (``gr.Textbox``
+    would hand an object on as its Python ``repr``, which only a Python parser could read; the
+    worker reads JSON only.)
+    """
 
     async def predict(workflow: Any, request: gr.Request) -> str:
         return await run_watched(worker, blocks, workflow, request)

@@ -29,8 +29,8 @@ class BuiltModel:
 class ResourceCaps:
     """Optional ceilings that protect the job's memory budget; None = no ceiling.
 
-    Values come from the caller's limits (never literals here). A larger request is clamped
-    with a warning.
+    Values come from limits.toml ``[model]`` (:meth:`from_limits`; never literals here). A larger
+    request is clamped with a warning.
     """
 
     max_estimators: int | None = None
@@ -39,6 +39,12 @@ class ResourceCaps:
     """Most neurons summed over a neural network's hidden layers."""
     max_iter: int | None = None
     """Most optimiser iterations or epochs."""
+
+    @classmethod
+    def from_limits(cls, limits: Any) -> ResourceCaps:
+        """The caps of a ``[model]`` table (:class:`executor.limits.ModelLimits`); 0 means no ceiling."""
+        return cls(max_estimators=limits.max_estimators or None, max_hidden_units=limits.max_hidden_units or None,
+                   max_iter=limits.max_iter or None)
 
 
 @dataclass
