@@ -89,6 +89,8 @@ class ServerLimits(BaseModel):
     """MB of one uploaded file (Gradio's /upload route)."""
     max_buffered_mb: int = Field(48, gt=0)
     """MB of request bodies held in memory at once, all connections together; past it 503."""
+    unread_result_seconds: float = Field(60, gt=0, le=3600)
+    """Seconds a finished answer nobody has streamed stays in the parent before it is dropped."""
     parse_threads: int = Field(1, ge=1, le=16)
     """Threads that decode request bodies off the event loop (one parse at a time bounds its memory)."""
 

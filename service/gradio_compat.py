@@ -10,7 +10,11 @@ The worker needs four things Gradio has no public API for:
 * a bound on per-session UI state: ``SessionState._update_value_in_config`` keeps a copy of every
   input and output value of every session (every API call is a session of its own), so large
   workflows and results would stay in the parent for ``max_ui_sessions`` sessions.
-  :func:`bound_session_values` keeps only values under a size.
+  :func:`bound_session_values` keeps only values under a size;
+* a bound on answers nobody reads: the queue keeps each finished event's messages (the whole
+  result) in ``Queue.pending_messages_per_session`` until a client streams them, for up to 2,000
+  sessions. :func:`drop_unread_results` / :func:`result_finished` drop them
+  ``[server] unread_result_seconds`` after the job ended if they are still unread.
 
 :func:`check_compatible` fails loudly (at start-up and in a test) when a Gradio release moves any
 of these, instead of the guards silently doing nothing.
@@ -18,6 +22,8 @@ of these, instead of the guards silently doing nothing.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,12 +32,16 @@ from gradio import state_holder
 
 __all__ = [
     "GradioIncompatible",
+    "drop_unread_results",
+    "result_finished",
     "activate_upload_check",
     "active_events",
     "bound_session_values",
     "check_compatible",
     "set_queue_threads",
 ]
+
+log = logging.getLogger(__name__)
 
 TESTED_MAJOR = 6
 """The Gradio major version these internals were read from."""
@@ -57,7 +67,8 @@ def check_compatible(blocks: gr.Blocks | None = None) -> None:
         problems.append("gradio.processing_utils._check_allowed (the upload-folder check)")
     if blocks is not None:
         queue = getattr(blocks, "_queue", None)
-        for name in ("active_jobs", "max_thread_count"):
+        for name in ("active_jobs", "max_thread_count", "pending_messages_per_session",
+                     "pending_event_ids_session", "event_ids_to_events"):
             if not hasattr(queue, name):
                 problems.append(f"Blocks._queue.{name}")
         if not hasattr(blocks, "has_launched"):
@@ -129,3 +140,31 @@ def bound_session_values(blocks: gr.Blocks, max_value_bytes: int) -> None:
             return super().__getitem__(session_id)
 
     holder.__class__ = BoundedStateHolder
+
+
+def drop_unread_results(blocks: gr.Blocks, grace_seconds: float) -> None:
+    """Arrange for :func:`result_finished` to drop answers still unread ``grace_seconds`` later."""
+    blocks._worker_unread_grace = grace_seconds  # type: ignore[attr-defined]
+
+
+def result_finished(blocks: gr.Blocks, session_hash: str | None) -> None:
+    """An event of ``session_hash`` ended: drop its answers if nobody has read them by the grace time.
+
+    Call it from the event's function, on the event loop. A client that streams its answer at once
+    (the platform backend, the page) never notices; one that comes back later finds no event.
+    """
+    grace = getattr(blocks, "_worker_unread_grace", None)
+    if grace is None or not session_hash:
+        return
+    asyncio.get_running_loop().call_later(grace, _drop_if_unread, blocks, session_hash)
+
+
+def _drop_if_unread(blocks: gr.Blocks, session_hash: str) -> None:
+    queue = blocks._queue
+    messages = queue.pending_messages_per_session.get(session_hash)
+    if messages is None or messages.empty():
+        return
+    del queue.pending_messages_per_session[session_hash]
+    for event_id in queue.pending_event_ids_session.pop(session_hash, set()):
+        queue.event_ids_to_events.pop(event_id, None)
+    log.info("dropped %d unread message(s) of a session nobody streamed", messages.qsize())

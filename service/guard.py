@@ -9,11 +9,17 @@ For each HTTP request, before Gradio sees a byte:
 * **shape**: every body is scanned off the event loop (:mod:`service.jsonscan`) against the
   ``[request]`` caps (depth, JSON values, string length) before Gradio decodes it on the loop,
   so no body can make Gradio's own ``json.loads`` build millions of objects;
-* **files**: a body that names a file (any object with a ``path``) is decoded in the same thread
-  and refused with ``400`` unless every path is an upload of this app (:mod:`service.uploads`).
+* **JSON only**: every body (but an upload's) is decoded in the same thread with orjson and
+  refused with ``400`` if it is not strict JSON, so what Gradio decodes is what was checked
+  (an escaped key such as ``"pat\\u0068"`` is seen decoded);
+* **files**: a body that names a file (any object with a ``path``) is refused with ``400`` unless
+  every path is an upload of this app (:mod:`service.uploads`).
   Gradio's own check is turned on too (:func:`service.gradio_compat.activate_upload_check`); this
   one does not depend on Gradio's internals and also refuses URLs, which Gradio would fetch;
-* **memory after**: once a large body's request is answered, freed heap goes back to the system.
+* **memory after**: once a large body's request is answered, freed heap goes back to the system;
+* **no dev routes**: Gradio's ``/dev/`` routes (hot-reload streams) are answered ``404``;
+* **no raw 500**: an exception a route raises becomes a small JSON ``500`` (``internal_error``),
+  logged with its traceback, never Gradio's plain-text page.
 
 Refusals are small JSON objects with an ``errorCode`` and the limit's name, never an echo of
 the body.
@@ -22,6 +28,7 @@ the body.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,8 +44,11 @@ from service.uploads import refused_paths
 
 __all__ = ["BodyGuard"]
 
+log = logging.getLogger(__name__)
+
 _KB = 1024
 _UPLOAD_SUFFIX = "/upload"
+_DEV_ROUTES = "/gradio_api/dev/"
 _ENVELOPE_DEPTH = 4
 """Levels Gradio's envelope (``{"data": [...]}``) may add above a workflow's own ``max_depth``."""
 _LARGE_BODY = 1 << 20
@@ -54,7 +64,8 @@ class _Refused(Exception):
 
 
 async def _reply(send: Send, status: int, message: str, limit: dict[str, Any] | None = None) -> None:
-    body = {"status": "failed", "errorCode": "invalid_request" if status < 500 else "busy", "error": message}
+    code = "invalid_request" if status < 500 else ("internal_error" if status == 500 else "busy")
+    body = {"status": "failed", "errorCode": code, "error": message}
     if limit:
         body["errorDetails"] = {"limit": limit}
     data = orjson.dumps(body)
@@ -92,6 +103,37 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope.get("path", "").startswith(_DEV_ROUTES):
+            await _reply(send, 404, "Not found: development routes are off.")
+            return
+        started = replaced = False
+
+        async def tracked(message: Message) -> None:
+            # Gradio's own error middleware answers an exception with a plain-text 500 before it
+            # re-raises: replace that page by the small JSON answer.
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                headers = dict(message.get("headers") or ())
+                if message.get("status") == 500 and not headers.get(b"content-type", b"").startswith(b"application/json"):
+                    replaced = True
+                    await _reply(send, 500, "The server could not handle this request.")
+                    return
+            elif replaced:
+                return
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, tracked)
+        except Exception as exc:
+            log.exception("a route raised on %s %s", scope.get("method"), scope.get("path", "")[:200])
+            if replaced:
+                return
+            if started:
+                raise
+            await _reply(send, 500, f"The server could not handle this request ({type(exc).__name__}).")
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         upload = scope.get("path", "").endswith(_UPLOAD_SUFFIX)
         cap = self.server.max_upload_mb * _KB * _KB if upload else self.server.max_body_kb * _KB
         name = "max_upload_mb" if upload else "max_body_kb"
@@ -185,12 +227,10 @@ class BodyGuard:
             if got > limit:
                 raise _Refused(413, f"The request body is over [request] {name} ({got} > {limit}).",
                                {"name": name, "value": getattr(caps, name), "got": got})
-        if b'"path"' not in body:
-            return []
         try:
             value = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return []  # not JSON: Gradio refuses it; no file can be named in it
+        except orjson.JSONDecodeError as exc:
+            raise _Refused(400, f"The request body is not valid JSON: {str(exc)[:160]}.") from None
         return refused_paths(value, self.upload_root(), max_items=caps.max_json_values, echo_chars=caps.max_echo_chars)
 
 

@@ -107,6 +107,7 @@ async def run_watched(
         raise
     finally:
         watcher.cancel()
+        gradio_compat.result_finished(blocks, request.session_hash if request is not None else None)
 
 
 def progress_bridge(progress: Any) -> Callable[[dict[str, Any]], None]:
@@ -176,6 +177,7 @@ def build_app(worker: Worker, blocks: gr.Blocks, **mount_kwargs: Any) -> fastapi
     mounted = gr.mount_gradio_app(app, blocks, path="/", **mount_kwargs)
     gradio_compat.activate_upload_check(blocks)
     gradio_compat.bound_session_values(blocks, q.max_ui_value_kb * 1024)
+    gradio_compat.drop_unread_results(blocks, settings.server.unread_result_seconds)
     return mounted
 
 

@@ -8,8 +8,9 @@ descriptors. :func:`guarded_protocol` makes uvicorn's h11 protocol
   idle_timeout_seconds`` (a new connection, a keep-alive between requests, or a head trickled a
   byte at a time), and
 * past ``[server] max_connections``, close the connection that has been idle longest (no request
-  in progress) to make room, or, when every connection is serving a request, answer the newcomer
-  ``503`` and close it,
+  in progress) to make room; else the oldest heartbeat stream (``/heartbeat/``: it only tells
+  Gradio a tab is open, and the browser reconnects it); when every connection is serving a real
+  request, answer the newcomer ``503`` and close it,
 
 so the descriptor count stays under the cap whatever clients do, and a flood of idle sockets
 cannot keep a real request out. The soft ``RLIMIT_NOFILE`` is
@@ -50,6 +51,8 @@ def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
 
     class GuardedH11Protocol(H11Protocol):
         idle_since: float | None = None
+        request_since: float = 0.0
+        _seen_cycle: Any = None
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -61,18 +64,35 @@ def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
             self.timeout_keep_alive_task = self.loop.call_later(limits.idle_timeout_seconds, self.timeout_keep_alive_handler)
 
         def _evict_idle(self) -> bool:
-            """Close the connection idle longest (not this one); False when none is idle."""
-            idle = [c for c in self.connections
-                    if c is not self and getattr(c, "idle_since", None) is not None and c._is_idle()]
-            if not idle:
-                return False
-            oldest = min(idle, key=lambda c: c.idle_since)
-            oldest.timeout_keep_alive_handler()
+            """Close the connection idle longest, else the oldest heartbeat stream (never this one);
+            False when every other connection serves a real request."""
+            others = [c for c in self.connections if c is not self and isinstance(c, GuardedH11Protocol)
+                      and not c.transport.is_closing()]
+            idle = [c for c in others if c.idle_since is not None and c._is_idle()]
+            if idle:
+                oldest = min(idle, key=lambda c: c.idle_since)
+                oldest.timeout_keep_alive_handler()
+            else:
+                beats = [c for c in others if c._is_heartbeat()]
+                if not beats:
+                    return False
+                oldest = min(beats, key=lambda c: c.request_since)
+                oldest.transport.close()
             self.connections.discard(oldest)
             return True
 
         def _is_idle(self) -> bool:
-            return not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete)
+            return self.cycle is None or self.cycle.response_complete
+
+        def _is_heartbeat(self) -> bool:
+            return not self._is_idle() and "/heartbeat/" in str((self.scope or {}).get("path", ""))
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and self.cycle is not self._seen_cycle:
+                self._seen_cycle = self.cycle
+                self.request_since = self.loop.time()
+                self.idle_since = None
 
         def on_response_complete(self) -> None:
             self.idle_since = self.loop.time()

@@ -20,6 +20,10 @@ from typing import Any
 __all__ = ["UploadRefused", "file_paths", "read_upload", "refused_paths", "upload_root", "uploaded_file"]
 
 
+_PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
+"""The longest path the system resolves; a longer one is refused before any work on it."""
+
+
 class UploadRefused(ValueError):
     """A client-named path that is not an upload of this app (the message says why, path cut)."""
 
@@ -44,11 +48,17 @@ def uploaded_file(path: Any, root: Path, *, echo_chars: int = 200) -> Path:
     if not isinstance(path, str) or not path:
         raise UploadRefused("a file input carried no path")
     shown = _short(path, echo_chars)
+    if len(path) > _PATH_MAX:
+        raise UploadRefused(f"the path {shown!r} is {len(path)} characters long, over the system's {_PATH_MAX}")
+    refused = UploadRefused(f"the file {shown!r} was not uploaded to this app: upload it with the page's file box")
     if "\x00" in path or not os.path.isabs(path):
-        raise UploadRefused(f"the file {shown!r} was not uploaded to this app: upload it with the page's file box")
+        raise refused
+    # Cheap lexical test first (linear): only a path under the folder is worth resolving.
+    if not os.path.normpath(path).startswith(str(root) + os.sep):
+        raise refused
     real = Path(os.path.realpath(path))
     if real != root and root not in real.parents:
-        raise UploadRefused(f"the file {shown!r} was not uploaded to this app: upload it with the page's file box")
+        raise refused
     try:
         info = os.lstat(real)
     except OSError:

@@ -95,6 +95,9 @@ def security_server(sabotage: str | None) -> Iterator[str]:
         stop_server(server)
 
 
+UNREAD_SECONDS = 3
+"""[server] unread_result_seconds of the hostile server (short, so a test can wait it out)."""
+
 OPERATOR_TOKEN = "op_denytest_7a1e0c55"
 """The operator's /health token in the hostile server's environment (WORKER_HEALTH_TOKEN)."""
 
@@ -108,6 +111,7 @@ def hostile_server(sabotage: str | None, tmp_path_factory: pytest.TempPathFactor
     from bench.loopback import start_server, stop_server
 
     limits = (ROOT / "limits.toml").read_text().replace("fault_injection = false", "fault_injection = true")
+    limits = limits.replace("unread_result_seconds = 60", f"unread_result_seconds = {UNREAD_SECONDS}")
     gradio_dir = tmp_path_factory.mktemp("gradio")
     env = {**SECRETS, **server_env(sabotage), "GRADIO_TEMP_DIR": str(gradio_dir), "WORKER_HEALTH_TOKEN": OPERATOR_TOKEN}
     server = start_server(limits, extra_env=env)

@@ -386,7 +386,9 @@ def _sabotage_echo_server() -> list[str]:
 
     worker.bound_failure = lambda envelope, caps: envelope
     gradio_compat.bound_session_values = lambda blocks, limit: None
-    return ["service.worker.bound_failure", "service.gradio_compat.bound_session_values"]
+    gradio_compat.drop_unread_results = lambda blocks, grace: None
+    return ["service.worker.bound_failure", "service.gradio_compat.bound_session_values",
+            "service.gradio_compat.drop_unread_results"]
 
 
 def _sabotage_echo_engine() -> list[str]:

@@ -30,7 +30,7 @@ import psutil
 import pytest
 
 from bench.loopback import call_predict
-from tests.security.conftest import OPERATOR_TOKEN, ROOT, SECRETS
+from tests.security.conftest import OPERATOR_TOKEN, ROOT, SECRETS, UNREAD_SECONDS
 
 pytestmark = [pytest.mark.network_server, pytest.mark.slow]
 
@@ -141,6 +141,29 @@ def test_deny_files_proc_environ_is_never_copied_into_the_cache(hostile_server: 
                 assert value.encode() not in data, f"a secret of the parent's environment was copied to {path}"
 
 
+def test_deny_files_an_escaped_key_is_judged_as_decoded(hostile_server: Any, tmp_path: Path) -> None:
+    """``"pat\\u0068"`` is the key ``path`` once decoded: the check must see what Gradio sees."""
+    secret = tmp_path / "escaped-secret.csv"
+    secret.write_text("EscapedSecretColumnW4\n1\n")
+    for fn_index, defaults, positions in _file_events(hostile_server.url):
+        session = uuid.uuid4().hex[:10]
+        data = [{"@@": str(secret), "meta": {"_type": "gradio.FileData"}} if i in positions else v
+                for i, v in enumerate(defaults)]
+        text = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session}).replace('"@@"', '"pat\\u0068"')
+        join = httpx.post(f"{hostile_server.url}/gradio_api/queue/join", content=text,
+                          headers={"content-type": "application/json"}, timeout=30)
+        answered = [join.text]
+        if join.status_code == 200:
+            with httpx.stream("GET", f"{hostile_server.url}/gradio_api/queue/data", params={"session_hash": session},
+                              timeout=60) as stream:
+                for line in stream.iter_lines():
+                    answered.append(line)
+                    if "process_completed" in line:
+                        break
+        assert "EscapedSecretColumnW4" not in "\n".join(answered)
+        assert join.status_code == 400, join.text
+
+
 def test_deny_files_dev_zero_never_stalls_the_server(hostile_server: Any) -> None:
     """Last of the file tests: with the guard off, hashing /dev/zero holds the event loop for ever."""
     with _Watch(hostile_server.url, hostile_server.proc.pid) as watch:
@@ -174,6 +197,27 @@ def test_deny_fds_an_idle_connection_flood_neither_hoards_fds_nor_stops_a_job(ho
         for sock in sockets:
             sock.close()
     assert held <= before + cap + 32, f"the parent holds {held} fds under a flood of 1,020 idle connections"
+    assert answer is not None and answer.get("status") == "completed", answer
+
+
+def test_deny_fds_heartbeat_streams_cannot_lock_out_a_request(hostile_server: Any) -> None:
+    """Streams that only say a tab is open are made room of when every connection is busy."""
+    from service.config import load_settings
+
+    cap = load_settings(ROOT / "limits.toml").server.max_connections
+    port = int(hostile_server.url.rsplit(":", 1)[1])
+    hostile_server.wait_idle()
+    sockets = []
+    try:
+        for i in range(cap + 20):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(f"GET /gradio_api/heartbeat/flood{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sockets.append(sock)
+        time.sleep(1)
+        answer = call_predict(hostile_server.url, IRIS, timeout=120)
+    finally:
+        for sock in sockets:
+            sock.close()
     assert answer is not None and answer.get("status") == "completed", answer
 
 
@@ -232,6 +276,24 @@ def test_deny_echo_errors_are_bounded_and_not_kept(hostile_server: Any) -> None:
     assert grown < 60, f"the parent grew {grown:.0f} MB over 24 such requests"
 
 
+def test_deny_echo_answers_nobody_reads_are_dropped(hostile_server: Any) -> None:
+    """POST without the GET: the answer must not stay in the parent past unread_result_seconds."""
+    hostile_server.wait_idle()
+    with httpx.Client(timeout=60) as client:
+        events = [client.post(f"{hostile_server.url}/call/predict", json={"data": [IRIS]}).json()["event_id"]
+                  for _ in range(4)]
+        hostile_server.wait_idle(timeout=120)
+        time.sleep(UNREAD_SECONDS + 3)
+        lines = []
+        try:  # Gradio answers an unknown event with `event: error` / "404: Not Found", then breaks off
+            with client.stream("GET", f"{hostile_server.url}/call/predict/{events[0]}") as stream:
+                lines.extend(stream.iter_lines())
+        except httpx.RemoteProtocolError:
+            pass
+    late = "\n".join(lines)
+    assert "completed" not in late and '"results"' not in late, f"an unread answer was still kept: {late[:300]}"
+
+
 # -- health -------------------------------------------------------------------------------------
 
 
@@ -254,3 +316,23 @@ def test_deny_health_shows_no_request_data_to_the_public(hostile_server: Any) ->
     operator = httpx.get(f"{hostile_server.url}/health", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
                          timeout=30).json()
     assert operator["operatorView"] is True and private_id in json.dumps(operator)
+
+
+def test_unknown_routes_and_functions_get_small_json_errors(hostile_server: Any) -> None:
+    """Not sabotage-checked (no guard to turn off): no plain-text 500 page, whatever the route."""
+    url = hostile_server.url
+    for method, path, body in [
+        ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 999, "session_hash": "x"}),
+        ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": -1, "session_hash": "x"}),
+        ("POST", "/call/nonexistent", {"data": ["{}"]}),
+        ("POST", "/gradio_api/call/predict", "{'data': [1]}"),
+        ("GET", "/gradio_api/dev/reload", None),
+    ]:
+        content = body if isinstance(body, str) else (json.dumps(body) if body is not None else None)
+        response = httpx.request(method, f"{url}{path}", content=content, timeout=30,
+                                 headers={"content-type": "application/json"})
+        assert response.status_code < 500 or response.headers.get("content-type", "").startswith("application/json"), (
+            path, response.status_code, response.text[:200])
+        assert len(response.content) < 4096, (path, len(response.content))
+        if response.status_code >= 400:
+            assert response.json()  # JSON, with a reason
