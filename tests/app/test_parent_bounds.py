@@ -155,9 +155,12 @@ def _link(root: Path, target: str) -> Path:
         lambda root: str(_link(root, "/dev/zero")),
         lambda root: str(root) + "\x00/abc/data.csv",
         lambda root: 42,
+        lambda root: "/a" * 300_000,
+        lambda root: str(root) + "/abc" * 2000,
     ],
     ids=["host-file", "proc-environ", "dev-zero", "dot-dot", "relative", "url", "missing", "directory", "fifo",
-         "socket", "link-out", "link-to-device", "nul-byte", "not-a-string"],
+         "socket", "link-out", "link-to-device", "nul-byte", "not-a-string", "over-path-max",
+         "deep-inside"],
 )
 def test_only_regular_files_inside_the_upload_folder_are_uploads(upload_dir: Path, make: Any) -> None:
     path = make(upload_dir)
