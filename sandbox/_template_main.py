@@ -1,7 +1,9 @@
 """Main loop of the warm template: import the preload list once, then fork one runner per job.
 
-Started by :class:`sandbox.template.Template` as ``python -m sandbox._template_main FD PRELOAD``.
+Started by :class:`sandbox.template.Template` as ``python -m sandbox._template_main FD PRELOAD [WARMUP]``.
 It stays single-threaded and never runs numeric code, so every fork starts from a clean state.
+It hands each job's socket to the spare runner it forked ahead; it never reads a job's spec, which
+comes to the runner on that socket.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import Any
 
 import orjson
 
-from .rlimits import read_proc_status
-from .runner import _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG, prctl, run_spare, scan_thread_pools
+from .linux import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl, read_proc_status
+from .runner import run_spare
+from .threadpools import scan_thread_pools
 from .waiting import wait_readable
 
 _MAX_CONTROL = 1 << 16
+_RUN = b"run"
+"""What a spare gets with its job socket (the spec is on the socket)."""
 
 
 def _reap() -> None:
@@ -38,8 +43,8 @@ def _status() -> dict[str, Any]:
 
 
 def main(fd: int, preload: list[str], warmup: str = "") -> None:
-    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
-    prctl(_PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())  # reap runners the moment they exit
     control = socket.socket(fileno=fd)
@@ -86,13 +91,12 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
             for extra in fds:
                 os.close(extra)
             continue
-        spec_bytes = orjson.dumps(message["spec"])
         try:
-            socket.send_fds(spare[1], [spec_bytes], [fds[0]])
+            socket.send_fds(spare[1], [_RUN], [fds[0]])
         except OSError:  # the spare died: start a fresh one and hand it the job
             spare[1].close()
             spare = _make_spare(control, warmup)
-            socket.send_fds(spare[1], [spec_bytes], [fds[0]])
+            socket.send_fds(spare[1], [_RUN], [fds[0]])
         spare[1].close()
         os.close(fds[0])
         spare = None

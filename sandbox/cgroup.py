@@ -10,10 +10,10 @@ __all__ = ["JobCgroup"]
 class JobCgroup:
     """``<parent>/sandbox-job-<id>`` with memory.max and no swap; removed by :meth:`close`."""
 
-    def __init__(self, parent: str, job_id: str, memory_mb: int) -> None:
+    def __init__(self, parent: str, job_id: str, memory_bytes: int) -> None:
         self.path = Path(parent) / f"sandbox-job-{job_id}"
         self.path.mkdir()
-        (self.path / "memory.max").write_text(str(memory_mb << 20))
+        (self.path / "memory.max").write_text(str(memory_bytes))
         try:
             (self.path / "memory.swap.max").write_text("0")
         except OSError:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["GuardLimits", "JobLimits"]
+__all__ = ["FROZEN", "GuardLimits", "JobLimits"]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
+FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
+"""The model config of every limits table: unknown keys refused, values never coerced, never mutated."""
 
 
 class JobLimits(BaseModel):
     """What one job may use. A value of 0 disables that limit (``threads``: 0 = CPU count)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     wall_clock_seconds: float = Field(200, ge=0)
     """Seconds of wall-clock time before the parent stops the job."""
@@ -30,11 +31,10 @@ class JobLimits(BaseModel):
     """Threads for BLAS/OpenMP/XGBoost/joblib; 0 = the container's CPU count."""
 
 
-
 class GuardLimits(BaseModel):
     """How the job limits are enforced."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     watchdog_interval_ms: int = Field(50, ge=10, le=100)
     """Milliseconds between two watchdog polls of the job tree."""

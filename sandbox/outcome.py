@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
+from .plan import LimitDetail
+from .protocol import dumps, result_status
+
 __all__ = ["Outcome", "Usage"]
+
+_UNDECODED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -32,20 +39,76 @@ class Usage:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Outcome:
-    """The result of one job: its value, or a failure with a stable code."""
+    """The result of one job: its value, or a failure with a stable code.
+
+    The value is kept as the JSON bytes the job sent (:attr:`result`) with the status its header
+    named (:attr:`status`); :attr:`value` decodes it on first use, so a caller that only passes
+    the result on never decodes it.
+    """
 
     ok: bool
     job_id: str
-    value: Any = None
-    code: str | None = None
-    message: str = ""
-    usage: Usage = field(default_factory=Usage)
-    log_tail: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-    pids: tuple[int, ...] = ()
+    code: str | None
+    message: str
+    usage: Usage
+    log_tail: str
+    details: dict[str, Any]
+    pids: tuple[int, ...]
     """Pids of the job's runner and child, for callers that verify cleanup."""
+    result: bytes | None = field(repr=False)
+    """The value as JSON bytes, exactly as the job sent it (None without a value)."""
+    status: str | None
+    """The value's ``status`` member when the value is an object with a short string status."""
+    limit: LimitDetail | None
+    """The limit that stopped the job (also in ``details["limit"]``), if one did."""
+
+    def __init__(
+        self,
+        ok: bool,
+        job_id: str,
+        value: Any = _UNDECODED,
+        code: str | None = None,
+        message: str = "",
+        usage: Usage | None = None,
+        log_tail: str = "",
+        details: dict[str, Any] | None = None,
+        pids: tuple[int, ...] = (),
+        *,
+        result: bytes | None = None,
+        status: str | None = None,
+        limit: LimitDetail | None = None,
+    ) -> None:
+        """Either ``value`` (encoded here) or ``result`` and its ``status`` (as the job sent them)."""
+        if value is not _UNDECODED and result is None and value is not None:
+            status = result_status(value)
+            try:
+                result = dumps(value)
+            except (TypeError, orjson.JSONEncodeError):  # kept decoded only
+                result = None
+        details = dict(details or {})
+        if limit is not None:
+            details.setdefault("limit", limit.to_dict())
+        for name, item in (
+            ("ok", ok), ("job_id", job_id), ("code", code), ("message", message), ("usage", usage or Usage()),
+            ("log_tail", log_tail), ("details", details), ("pids", tuple(pids)), ("result", result),
+            ("status", status), ("limit", limit), ("_value", value),
+        ):
+            object.__setattr__(self, name, item)
+
+    @property
+    def value(self) -> Any:
+        """The value, decoded on first use (None without a value, or when the bytes are not JSON:
+        only a job that forges its own result frames can send those)."""
+        value = self.__dict__["_value"]
+        if value is _UNDECODED:
+            try:
+                value = orjson.loads(self.result) if self.result is not None else None
+            except orjson.JSONDecodeError:
+                value = None
+            object.__setattr__(self, "_value", value)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return {

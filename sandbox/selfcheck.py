@@ -1,8 +1,9 @@
 """Start-up self-check: prove each guard answers with the right code before serving.
 
-Each probe runs a fault through the real sandbox under small per-probe limits (cheap: well under
-two seconds in all) and compares the code it gets with the code it should get. A guard that does
-not answer correctly is reported loudly (``ok: false``) so the operator sees it on /health.
+Each probe runs a fault through the real sandbox under small per-probe limits (cheap: a few
+seconds in all, most of it the CPU probe's one second of CPU time and the wall-clock probe's kill)
+and compares the code it gets with the code it should get. A guard that does not answer correctly
+is reported loudly (``ok: false``) so the operator sees it on /health.
 """
 
 from __future__ import annotations

@@ -112,9 +112,10 @@ class Template:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def submit(self, spec: dict[str, Any], job_sock: socket.socket) -> None:
-        """Hand a job to the template (restarting it once if it is dead)."""
-        message = orjson.dumps({"op": "run", "spec": spec})
+    def submit(self, job_sock: socket.socket) -> None:
+        """Hand a job's socket to the template (restarting it once if it is dead); the job's spec
+        is already written on that socket, for the runner that gets it."""
+        message = orjson.dumps({"op": "run"})
         with self._lock:
             for attempt in (1, 2):
                 if not self.alive() or self._control is None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from .linux import job_process_name
+
 __all__ = ["TreeSample", "find_job_processes", "kill_job_processes", "sample_tree", "signal_tree"]
 
 JOB_MARKER = "SANDBOX_JOB_ID"
@@ -79,8 +81,6 @@ def find_job_processes(job_id: str) -> list[psutil.Process]:
     """Every live process of ``job_id``: by the process name forked descendants inherit, or by the
     environment marker that exec'd descendants carry (``/proc/<pid>/environ`` shows the
     environment at exec, so the job child's own marker is only visible through its name)."""
-    from .runner import job_process_name
-
     name = job_process_name(job_id)
     found = []
     for proc in psutil.process_iter(["name"]):

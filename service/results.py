@@ -12,11 +12,11 @@ from typing import Any
 
 import orjson
 
-from sandbox import Outcome
+from sandbox import LimitDetail, Outcome
 from sandbox.limits import JobLimits
 from service.config import RequestLimits
 
-__all__ = ["bound_failure", "dumps", "failure", "from_outcome"]
+__all__ = ["bound_failure", "completed_text", "dumps", "failure", "from_outcome"]
 
 _HEADLINES = {
     "timeout": "The job ran out of time",
@@ -32,8 +32,6 @@ _HEADLINES = {
     "cancelled": "The job was cancelled",
     "internal_error": "The worker failed",
 }
-
-_UNITS = {"wall_clock_seconds": "s", "cpu_seconds": "s", "memory_mb": "MB", "max_file_size_mb": "MB", "max_result_mb": "MB"}
 
 
 def dumps(envelope: dict[str, Any]) -> str:
@@ -100,20 +98,23 @@ def failure(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"status": "failed", "error": message, "errorCode": code, "errorDetails": details}
 
 
-def _limit(out: Outcome, job: JobLimits, budget: float | None) -> dict[str, Any] | None:
-    name = out.usage.limit_hit
-    if not name:
+def completed_text(out: Outcome) -> str | None:
+    """A completed engine envelope as the JSON text the job sent, never decoded here; None for
+    anything else (then :func:`from_outcome` builds the envelope)."""
+    if not (out.ok and out.status == "completed" and out.result is not None):
         return None
-    value = getattr(job, name, None)
-    limit: dict[str, Any] = {"name": name, "value": value, "unit": _UNITS.get(name)}
-    if name == "wall_clock_seconds" and budget is not None and (not value or budget < value):
-        # The request deadline, not the job limit, was the tighter budget.
-        limit.update(name="request_deadline_seconds (remaining)", value=round(budget, 3))
-    return limit
+    try:
+        return out.result.decode("utf-8")
+    except UnicodeDecodeError:  # only a job forging its own result frames sends that
+        return None
 
 
 def from_outcome(out: Outcome, job: JobLimits, *, budget: float | None = None) -> dict[str, Any]:
-    """The API envelope for one finished job."""
+    """The API envelope for one finished job.
+
+    The limit a failure names is the outcome's own (the sandbox's LimitPlan decided it, the
+    request deadline included); ``job`` and ``budget`` only describe an outcome built without one.
+    """
     usage = out.usage.to_dict()
     if out.ok:
         value = out.value
@@ -135,7 +136,8 @@ def from_outcome(out: Outcome, job: JobLimits, *, budget: float | None = None) -
             jobId=out.job_id,
         )
     code = out.code or "internal_error"
-    limit = _limit(out, job, budget)
+    detail = out.limit or (LimitDetail.of(code, job, budget) if out.usage.limit_hit else None)
+    limit = detail.to_dict() if detail is not None else None
     sentence = f"{_HEADLINES.get(code, 'The job failed')}: {out.message}"
     if limit is not None and limit["value"]:
         unit = f" {limit['unit']}" if limit.get("unit") else ""

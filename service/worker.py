@@ -31,7 +31,7 @@ from service.admission import Admission, Busy
 from service.config import Settings
 from service.memory import release_free_memory
 from service.request import ParsedRequest, RequestError, parse_request
-from service.results import bound_failure, dumps, failure, from_outcome
+from service.results import bound_failure, completed_text, dumps, failure, from_outcome
 from service.status import RECENT_SIZE, health_report, is_operator, operator_token
 
 __all__ = ["ENGINE_TARGET", "PRELOAD", "WARMUP", "Worker"]
@@ -220,8 +220,13 @@ class Worker:
         }
         on_event = _progress_filter(on_progress) if on_progress else None
         out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel, job_id=rid)
+        usage = out.usage.to_dict()
+        text = completed_text(out)  # a completed envelope goes out as the job sent it
+        if text is not None:
+            return self._answer(rid, workflow, {"status": "completed"}, arrival, usage=usage, queue_wait=queue_wait,
+                                pids=out.pids, text=text)
         envelope = from_outcome(out, self.settings.job, budget=remaining)
-        return self._answer(rid, workflow, envelope, arrival, usage=out.usage.to_dict(), queue_wait=queue_wait, pids=out.pids)
+        return self._answer(rid, workflow, envelope, arrival, usage=usage, queue_wait=queue_wait, pids=out.pids)
 
     def _answer(
         self,
@@ -233,10 +238,16 @@ class Worker:
         usage: dict[str, Any] | None = None,
         queue_wait: float = 0.0,
         pids: tuple[int, ...] = (),
+        text: str | None = None,
     ) -> str:
-        """Bound a failure, serialise the envelope, write the request's one log line, remember the outcome."""
+        """Bound a failure, serialise the envelope, write the request's one log line, remember the outcome.
+
+        ``text``: the answer already serialised (a completed envelope passed through undecoded);
+        ``envelope`` then only has to summarise it for the log line.
+        """
         envelope = bound_failure(envelope, self.settings.request)
-        text = dumps(envelope)
+        if text is None:
+            text = dumps(envelope)
         try:
             code = envelope.get("errorCode") or envelope.get("status") or "unknown"
             record = {

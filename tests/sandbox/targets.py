@@ -11,6 +11,11 @@ def echo(payload: Any, ctx: JobContext) -> Any:
     return {"payload": payload, "threads": ctx.threads, "cwd_is_tmpdir": str(ctx.tmpdir)}
 
 
+def returns(payload: Any, ctx: JobContext) -> Any:
+    """Returns its payload as the job's value."""
+    return payload
+
+
 def emit_events(payload: int, ctx: JobContext) -> int:
     for i in range(payload):
         ctx.emit({"type": "progress", "index": i})
@@ -22,9 +27,15 @@ def unserialisable(payload: Any, ctx: JobContext) -> Any:
 
 
 def thread_pools(payload: Any, ctx: JobContext) -> Any:
+    import os
+
     from threadpoolctl import threadpool_info
 
-    return {"pools": [(i["internal_api"], i["num_threads"]) for i in threadpool_info()], "threads": ctx.threads}
+    return {
+        "pools": [(i["internal_api"], i["num_threads"]) for i in threadpool_info()],
+        "threads": ctx.threads,
+        "env": os.environ.get("OMP_NUM_THREADS"),
+    }
 
 
 def forest(payload: dict[str, int], ctx: JobContext) -> dict[str, Any]:
@@ -56,6 +67,14 @@ def xgb_fit(payload: Any, ctx: JobContext) -> dict[str, Any]:
 WARMED: dict[str, Any] = {}
 
 
+def _mark(name: str) -> None:
+    """Leave an empty file named ``name`` in the warm-up's temp dir, for a test to poll for."""
+    import os
+    import tempfile
+
+    open(os.path.join(tempfile.gettempdir(), name), "w").close()
+
+
 def warm_record() -> None:
     """Leaves a mark the job can read back (proof it ran in the job's own process, first)."""
     import os
@@ -63,6 +82,7 @@ def warm_record() -> None:
 
     WARMED["pid"] = os.getpid()
     threading.Thread(target=lambda: None).start()  # numeric libraries start threads: allowed here
+    _mark("recorded")
 
 
 def warm_spin() -> None:
@@ -72,10 +92,12 @@ def warm_spin() -> None:
     end = time.process_time() + 1.5
     while time.process_time() < end:
         pass
+    _mark("spun")
 
 
 def warm_fail() -> None:
     print("warm-up noise on stdout")
+    _mark("failing")
     raise RuntimeError("the warm-up broke")
 
 
@@ -90,6 +112,7 @@ def warm_long() -> None:
     import time
 
     try:
+        _mark("started")
         time.sleep(30)
     finally:  # an interrupted warm-up still unwinds: its clean-up runs
         WARMED["unwound"] = True

@@ -6,41 +6,48 @@ import pytest
 
 from sandbox import Sandbox
 
-from .conftest import SMALL, assert_cleaned_up
+from .conftest import assert_cleaned_up, limits
 
-# kind, params, expected code (None = completes), limit named, answer bound (s)
+ONE_SECOND = {"wall_clock_seconds": 1}
+ONE_CPU_SECOND = {"cpu_seconds": 1}  # the wall clock stays SMALL's 60 s: a loaded machine still hits the CPU limit first
+
+# kind, params, per-run limits, expected code (None = completes), limit named, answer bound (s): the
+# bounds only prove a guard stopped the job instead of waiting for its end (a hold of 30 s or more,
+# or SMALL's 60 s wall clock), with room for a busy machine
 FAULT_TABLE = [
-    ("sleep", {"seconds": 0.1}, None, None, 1),
-    ("sleep", {"seconds": 30}, "timeout", "wall_clock_seconds", SMALL.wall_clock_seconds + 1),
-    ("ignore_sigterm", {"seconds": 30}, "timeout", "wall_clock_seconds", SMALL.wall_clock_seconds + 1),
-    ("busy_loop", {"seconds": 30}, "cpu_time_exceeded", "cpu_seconds", SMALL.wall_clock_seconds + 1),
-    ("allocate", {"mb": 4000}, "memory_exceeded", "memory_mb", 5),
-    ("segfault", {}, "crashed", None, 5),
-    ("abort", {}, "crashed", None, 5),
-    ("exit", {"code": 7}, "exited", None, 5),
-    ("raise", {"message": "injected boom"}, "execution_error", None, 5),
-    ("fork_bomb", {}, "process_limit_exceeded", "max_processes", 5),
-    ("thread_bomb", {}, "process_limit_exceeded", "max_processes", 5),
-    ("orphan", {"seconds": 60}, None, None, 5),
-    ("write_file", {"mb": 20}, "file_size_exceeded", "max_file_size_mb", 5),
-    ("huge_result", {"mb": 20}, "result_too_large", "max_result_mb", 5),
-    ("stdout_flood", {"mb": 16}, None, None, 10),
-    ("close_result_channel", {}, "exited", None, 5),
+    ("sleep", {"seconds": 0.1}, {}, None, None, 10),
+    ("sleep", {"seconds": 30}, ONE_SECOND, "timeout", "wall_clock_seconds", 10),
+    ("ignore_sigterm", {"seconds": 30}, ONE_SECOND, "timeout", "wall_clock_seconds", 10),
+    ("busy_loop", {"seconds": 120}, ONE_CPU_SECOND, "cpu_time_exceeded", "cpu_seconds", 40),
+    ("allocate", {"mb": 4000}, {}, "memory_exceeded", "memory_mb", 20),
+    ("segfault", {}, {}, "crashed", None, 20),
+    ("abort", {}, {}, "crashed", None, 20),
+    ("exit", {"code": 7}, {}, "exited", None, 20),
+    ("raise", {"message": "injected boom"}, {}, "execution_error", None, 20),
+    ("fork_bomb", {}, {}, "process_limit_exceeded", "max_processes", 20),
+    ("thread_bomb", {}, {}, "process_limit_exceeded", "max_processes", 20),
+    ("orphan", {"seconds": 60}, {}, None, None, 20),
+    ("write_file", {"mb": 20}, {}, "file_size_exceeded", "max_file_size_mb", 20),
+    ("huge_result", {"mb": 20}, {}, "result_too_large", "max_result_mb", 20),
+    ("stdout_flood", {"mb": 16}, {}, None, None, 30),
+    ("close_result_channel", {}, {}, "exited", None, 20),
 ]
 
 
 @pytest.mark.parametrize(
-    "kind, params, code, limit, bound", FAULT_TABLE, ids=[f"{row[0]}-{row[2]}" for row in FAULT_TABLE]
+    "kind, params, job, code, limit, bound", FAULT_TABLE, ids=[f"{row[0]}-{row[3]}" for row in FAULT_TABLE]
 )
-def test_fault_is_answered_with_its_code(sandbox: Sandbox, kind, params, code, limit, bound) -> None:
+def test_fault_is_answered_with_its_code(sandbox: Sandbox, kind, params, job, code, limit, bound) -> None:
     """Each fault ends in its code, names its limit, answers in time, leaves nothing behind."""
     events: list[dict] = []
-    outcome = sandbox.run("sandbox.faults:target", {"kind": kind, **params}, on_event=events.append)
+    outcome = sandbox.run("sandbox.faults:target", {"kind": kind, **params}, on_event=events.append,
+                          limits=limits(**job))
     assert outcome.code == code, outcome.to_dict()
     assert outcome.ok is (code is None)
     assert outcome.usage.limit_hit == limit
     if limit:
-        assert outcome.details["limit"]["name"] == limit
+        assert outcome.limit is not None and outcome.limit.name == limit
+        assert outcome.details["limit"] == outcome.limit.to_dict()
     assert outcome.usage.wall_seconds <= bound
     sentinel = {"type": "sentinel", "fault": kind}
     # huge_result and close_result_channel fail after the fault returned; every other failure

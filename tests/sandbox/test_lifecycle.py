@@ -12,7 +12,7 @@ import pytest
 
 from sandbox import Sandbox
 
-from .conftest import assert_cleaned_up, make_sandbox
+from .conftest import assert_cleaned_up, limits, make_sandbox
 
 
 def test_template_stays_single_threaded(sandbox: Sandbox) -> None:
@@ -74,16 +74,44 @@ def _state(pid: int) -> str:
         return "gone"
 
 
-def test_caller_budget_shortens_the_wall_clock(sandbox: Sandbox) -> None:
+def test_caller_budget_shortens_the_wall_clock_and_is_named_as_the_limit(sandbox: Sandbox) -> None:
+    from sandbox.plan import CALLER_BUDGET
+
     outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 30}, wall_clock_seconds=0.5)
     assert outcome.code == "timeout"
-    assert outcome.details["limit"]["value"] == 0.5
+    assert outcome.usage.limit_hit == "wall_clock_seconds"
+    assert outcome.limit is not None and outcome.limit.caller_budget
+    assert outcome.details["limit"] == {"name": CALLER_BUDGET, "value": 0.5, "unit": "s"}
 
 
 def test_no_budget_left_is_a_timeout_without_a_child(sandbox: Sandbox) -> None:
     outcome = sandbox.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0}, wall_clock_seconds=0)
     assert outcome.code == "timeout"
     assert outcome.pids == ()
+    assert outcome.limit is not None and outcome.limit.caller_budget
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "value"),
+    [
+        ({"status": "completed", "n": [1, 2]}, "completed", {"status": "completed", "n": [1, 2]}),
+        ({"status": "failed", "error": "e"}, "failed", {"status": "failed", "error": "e"}),
+        ({"status": 3}, None, {"status": 3}),  # not a string: no status
+        ({"status": "x" * 65}, None, {"status": "x" * 65}),  # too long for a header
+        ([1, "status"], None, [1, "status"]),
+        (7, None, 7),
+    ],
+    ids=["completed", "failed", "number", "long", "list", "scalar"],
+)
+def test_a_result_comes_back_as_its_bytes_with_its_status(sandbox: Sandbox, payload, status, value) -> None:
+    """The header names the status of an object's ``status`` string; the value is the bytes the job sent."""
+    import orjson
+
+    outcome = sandbox.run("tests.sandbox.targets:returns", payload)
+    assert outcome.ok, outcome.to_dict()
+    assert outcome.status == status
+    assert outcome.result == orjson.dumps(value)
+    assert outcome.value == value
 
 
 def test_dead_template_is_restarted_and_the_request_answered() -> None:
@@ -104,21 +132,17 @@ def test_unknown_target_is_an_execution_error(sandbox: Sandbox) -> None:
     assert "no_such_module_xyz" in outcome.message
 
 
-def test_sklearn_fit_under_a_too_small_memory_limit() -> None:
-    with Sandbox(
-        make_sandbox().job.model_copy(update={"memory_mb": 120, "wall_clock_seconds": 30, "cpu_seconds": 30}),
-        make_sandbox().guards,
-        preload=["numpy", "sklearn.ensemble"],
-    ) as sb:
-        small = sb.run("tests.sandbox.targets:forest", {"rows": 500, "cols": 5, "trees": 5})
-        big = sb.run("tests.sandbox.targets:forest", {"rows": 200_000, "cols": 40, "trees": 50})
+def test_sklearn_fit_under_a_too_small_memory_limit(sandbox: Sandbox) -> None:
+    tight = limits(memory_mb=120)
+    small = sandbox.run("tests.sandbox.targets:forest", {"rows": 500, "cols": 5, "trees": 5}, limits=tight)
+    big = sandbox.run("tests.sandbox.targets:forest", {"rows": 200_000, "cols": 40, "trees": 50}, limits=tight)
     assert small.ok, small.to_dict()
     assert big.code == "memory_exceeded", big.to_dict()
 
 
 def test_xgboost_fit_after_fork_does_not_hang(sandbox: Sandbox) -> None:
     for _ in range(2):  # twice: a pool left by the first job must not poison the template
-        outcome = sandbox.run("tests.sandbox.targets:xgb_fit", None, wall_clock_seconds=20)
+        outcome = sandbox.run("tests.sandbox.targets:xgb_fit", None)  # SMALL's 60 s: a hang, not a slow machine
         assert outcome.ok, outcome.to_dict()
         assert outcome.value["accuracy"] > 0.9
     assert sandbox.status()["template"]["threads"] == 1
