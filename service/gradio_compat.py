@@ -23,6 +23,7 @@ of these, instead of the guards silently doing nothing.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -156,7 +157,9 @@ def result_finished(blocks: gr.Blocks, session_hash: str | None) -> None:
     grace = getattr(blocks, "_worker_unread_grace", None)
     if grace is None or not session_hash:
         return
-    asyncio.get_running_loop().call_later(grace, _drop_if_unread, blocks, session_hash)
+    # An empty context: by default the timer would keep the request's context (Gradio's context
+    # variables hold the event, and so the whole request body) alive until it fires.
+    asyncio.get_running_loop().call_later(grace, _drop_if_unread, blocks, session_hash, context=contextvars.Context())
 
 
 def _drop_if_unread(blocks: gr.Blocks, session_hash: str) -> None:
