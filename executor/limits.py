@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from sandbox.limits import FROZEN
 
 __all__ = ["DataLimits", "DownloadLimits", "EngineLimits", "ModelLimits", "TextLimits", "OutputLimits", "SearchLimits"]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DataLimits(BaseModel):
     """Dataset size caps; 0 disables a cap."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_rows: int = Field(250_000, ge=0)
     max_columns: int = Field(2000, ge=0)
@@ -22,7 +23,7 @@ class DataLimits(BaseModel):
 class OutputLimits(BaseModel):
     """What the engine returns."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     plot_dpi: int = Field(80, ge=30, le=300)
     max_model_mb: int = Field(8, ge=0)
@@ -35,7 +36,7 @@ class OutputLimits(BaseModel):
 class DownloadLimits(BaseModel):
     """Datasets fetched by URL and non-bundled samples."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_download_mb: int = Field(100, gt=0)
     timeout_seconds: float = Field(30, gt=0)
@@ -48,7 +49,7 @@ class DownloadLimits(BaseModel):
 class SearchLimits(BaseModel):
     """Hyperparameter search."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_trials: int = Field(200, gt=0)
     budget_fraction: float = Field(0.5, gt=0, le=0.9)
@@ -60,7 +61,7 @@ class ModelLimits(BaseModel):
     A larger request is clamped to the ceiling with a warning (``executor.algorithms.ResourceCaps``).
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_estimators: int = Field(0, ge=0)
     """Most trees in a forest or boosting ensemble."""
@@ -73,7 +74,7 @@ class ModelLimits(BaseModel):
 class TextLimits(BaseModel):
     """How long a parsed user string may be, and how much an error may say (``[request]``)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_problems: int = Field(20, ge=1, le=1000)
     """Problems one error lists; the rest are counted ("... and N more")."""
@@ -86,7 +87,7 @@ class TextLimits(BaseModel):
 class EngineLimits(BaseModel):
     """Everything the engine needs from limits.toml, sent to the child with each request."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     data: DataLimits = DataLimits()
     output: OutputLimits = OutputLimits()

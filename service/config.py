@@ -13,10 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from executor.limits import DataLimits, DownloadLimits, EngineLimits, ModelLimits, OutputLimits, SearchLimits
-from sandbox.limits import GuardLimits, JobLimits
+from sandbox.limits import FROZEN, GuardLimits, JobLimits
 
 __all__ = [
     "ConfigError",
@@ -33,13 +33,12 @@ __all__ = [
 LIMITS_ENV_VAR = "WORKER_LIMITS_FILE"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class QueueLimits(BaseModel):
     """Admission control in the parent."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_concurrent_jobs: int = Field(2, ge=1, le=64)
     max_waiting: int = Field(8, ge=0, le=10_000)
@@ -55,7 +54,7 @@ class QueueLimits(BaseModel):
 class RequestLimits(BaseModel):
     """Caps on the request body itself."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_request_kb: int = Field(4096, gt=0)
     max_nodes: int = Field(64, gt=0)
@@ -77,7 +76,7 @@ class RequestLimits(BaseModel):
 class ServerLimits(BaseModel):
     """The HTTP server in the parent: connections, bodies, uploads."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     max_connections: int = Field(256, ge=8, le=100_000)
     """Client connections open at once; one more is answered 503 and closed at once."""
@@ -99,7 +98,7 @@ class TestingLimits(BaseModel):
     """Switches for fault-injection tests."""
 
     __test__ = False  # not a pytest class
-    model_config = _FROZEN
+    model_config = FROZEN
 
     fault_injection: bool = False
 
@@ -107,7 +106,7 @@ class TestingLimits(BaseModel):
 class Settings(BaseModel):
     """Every table of limits.toml, validated."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     job: JobLimits = JobLimits()
     queue: QueueLimits = QueueLimits()
