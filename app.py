@@ -1,7 +1,9 @@
 """AutoML worker: the Gradio app (UI + the one API endpoint ``predict``) of the Hugging Face Space.
 
-Thin on purpose: it builds the page, hands every request to :class:`service.Worker`, and renders
-the one JSON string that comes back. Routes, admission, deadlines and disconnects live in service/.
+Thin on purpose: it lays out the page and wires its events to :class:`service.page.Page` (uploads,
+runs with progress and Stop, health), which hands every request to :class:`service.Worker` and
+renders the one JSON string that comes back. Routes, admission, deadlines and disconnects live in
+service/.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,102 +19,130 @@ import gradio as gr
 from service import Worker
 from service import catalog as cat
 from service.config import ConfigError, load_settings
-from service.http import build_app, make_predict, progress_bridge, run_watched, server_address
+from service.http import build_app, make_predict, server_address
 from service.memory import fix_mmap_threshold
-from service.render import METRIC_HEADERS, ResultFiles, View, render
-from service.results import dumps, failure
+from service.page import IDLE_SUMMARY, PANEL_OUTPUTS, Page, algorithm_choices
+from service.render import METRIC_HEADERS, ResultFiles
 from service.server import serve
-from service.uploads import UploadRefused, read_upload, upload_root
 
 log = logging.getLogger("app")
 
 
-def result_panel() -> list[gr.components.Component]:
-    """The views of one result: summary or failure panel, metrics, plots, warnings, model, raw JSON."""
-    summary = gr.Markdown("Run a workflow to see its results here.")
-    metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Metrics", interactive=False, elem_classes="metrics")
-    plots = gr.Gallery(label="Plots", columns=3, height="auto", elem_classes="plots")
-    warnings = gr.Markdown()
-    model = gr.File(label="Model file (joblib)", interactive=False)
+PROBLEM_CHOICES = [("Classification (a category)", "classification"), ("Regression (a number)", "regression"),
+                   ("Clustering (groups, no target)", "clustering")]
+CSS_FILE = Path(__file__).resolve().parent / "service" / "page.css"
+
+
+def result_panel(prefix: str) -> dict[str, gr.components.Component]:
+    """The views of one run: progress, summary or failure, metrics, plots, messages, model, details, raw JSON."""
+    out: dict[str, gr.components.Component] = {}
+    out["progress"] = gr.HTML(visible=False, elem_id=f"{prefix}-progress", elem_classes="progress-box")
+    out["summary"] = gr.Markdown(IDLE_SUMMARY, elem_id=f"{prefix}-summary", elem_classes="summary")
+    out["metrics"] = gr.Dataframe(headers=METRIC_HEADERS, label="Metrics", interactive=False, visible=False, wrap=True,
+                                  elem_classes="metrics", elem_id=f"{prefix}-metrics")
+    out["plots"] = gr.Gallery(label="Plots (click one to enlarge)", columns=2, height="auto", object_fit="contain",
+                              allow_preview=True, visible=False, elem_classes="plots", elem_id=f"{prefix}-plots",
+                              buttons=["download", "fullscreen"])
+    out["messages"] = gr.Markdown(elem_classes="messages")
+    out["model"] = gr.File(label="Trained model (joblib file)", interactive=False, visible=False, elem_id=f"{prefix}-model")
+    out["usage"] = gr.Markdown(elem_classes="model-usage", elem_id=f"{prefix}-usage", visible=False)
+    with gr.Accordion("Details: steps, timings, resources", open=False):
+        out["details"] = gr.Markdown()
     with gr.Accordion("Raw JSON", open=False):
-        raw = gr.JSON()
-    return [summary, metrics, plots, warnings, model, raw]
-
-
-def show(view: View) -> tuple[Any, ...]:
-    return view.summary, view.metrics, view.plots, view.warnings, view.model_file, view.raw
+        out["raw"] = gr.JSON()
+    return out
 
 
 def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
-    """The page: Quick train, Workflow JSON, Limits and health; plus the hidden API endpoint."""
+    """The page: Quick train, Workflow JSON, Health; plus the hidden API endpoint."""
     examples = cat.examples()
+    page = Page(worker, files)
     with gr.Blocks(title="AutoML Worker", delete_cache=(600, 3600)) as demo:
-        gr.Markdown("# AutoML Worker\nTrain scikit-learn / XGBoost models from a workflow, each run in an isolated, limited sandbox.")
-
-        async def run_view(raw: Any, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
-            text = await run_watched(worker, demo, raw, request, progress_bridge(progress))
-            return show(render(text, files))
+        page.blocks = demo
+        gr.Markdown("# AutoML Worker", elem_id="title")
+        gr.Markdown(page.guide(), elem_id="guide")
 
         with gr.Tab("Quick train"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    dataset = gr.Dropdown([(v["name"], k) for k, v in cat.SAMPLES.items()], value="iris", label="Sample dataset")
-                    upload = gr.File(label="…or upload a CSV", file_types=[".csv"], type="filepath")
-                    target = gr.Dropdown(["target"], value="target", label="Target column", allow_custom_value=True)
-                    problem = gr.Radio(cat.PROBLEM_TYPES, value="classification", label="Problem type")
-                    algorithm = gr.Dropdown(_algorithms("classification"), value="random_forest", label="Algorithm")
-                    metrics = gr.CheckboxGroup(cat.METRICS["classification"], value=cat.METRICS["classification"][:4], label="Metrics")
-                    plots = gr.CheckboxGroup(cat.PLOTS["classification"], value=cat.PLOTS["classification"][:2], label="Plots")
-                    train = gr.Button("Train", variant="primary", elem_id="train-button")
-                with gr.Column(scale=2):
-                    quick_out = result_panel()
+            with gr.Row(elem_id="quick-row"):
+                with gr.Column(scale=5, min_width=320, elem_id="quick-form"):
+                    with gr.Row(equal_height=True):
+                        dataset = gr.Dropdown(cat.sample_choices(), value="iris", label="Sample dataset",
+                                              elem_id="sample-picker", min_width=180)
+                        target = gr.Dropdown(["target"], value="target", label="Target column (to predict)",
+                                             allow_custom_value=True, elem_id="target", min_width=180)
+                    upload = gr.File(label=page.upload_label(), file_types=[".csv"], type="filepath", height=90,
+                                     elem_id="upload")
+                    upload_note = gr.HTML(elem_id="upload-note", visible=False)
+                    left_out = gr.Dropdown([], value=[], multiselect=True, visible=False, elem_id="left-out",
+                                           label="Leave out of the features (e.g. row identifiers)")
+                    with gr.Row(equal_height=True):
+                        problem = gr.Dropdown(PROBLEM_CHOICES, value="classification", label="Problem type",
+                                              elem_id="problem", min_width=180)
+                        algorithm = gr.Dropdown(algorithm_choices("classification"), value="random_forest",
+                                                label="Algorithm", elem_id="algorithm", min_width=180)
+                    metrics = gr.Dropdown(cat.metric_choices("classification"), value=cat.METRICS["classification"][:4],
+                                          multiselect=True, label="Metrics", elem_id="metrics-picker")
+                    plots = gr.Dropdown(cat.plot_choices("classification"), value=cat.PLOTS["classification"][:2],
+                                        multiselect=True, label="Plots", elem_id="plots-picker")
+                    with gr.Row(equal_height=True):
+                        cv = gr.Dropdown([("Off: one train/test split", 0), ("3 folds", 3), ("5 folds", 5),
+                                          ("10 folds", 10)], value=0, label="Cross-validation", elem_id="cv",
+                                         min_width=180)
+                        ci = gr.Checkbox(False, label="95% confidence intervals", elem_id="ci", min_width=180)
+                    with gr.Row():
+                        train = gr.Button("Train", variant="primary", elem_id="train-button", scale=3)
+                        quick_stop = gr.Button("Stop", variant="stop", visible=False, elem_id="quick-stop", scale=1)
+                with gr.Column(scale=7, min_width=320, elem_id="quick-results"):
+                    with gr.Accordion("Your data", open=True, visible=False, elem_id="preview-box") as preview_box:
+                        preview = gr.HTML(elem_id="preview")
+                    quick = result_panel("quick")
 
-            def quick(ds: str, up: str | None, tgt: str, pt: str, algo: str, ms: list[str], ps: list[str]) -> dict[str, Any]:
-                csv_text = _read_csv(up, worker.settings.server.max_upload_mb * 1024 * 1024) if up else None
-                return cat.quick_workflow(dataset_id=ds, csv_text=csv_text, target=tgt, problem_type=pt,
-                                          algorithm=algo, metrics=ms, plots=ps)
-
-            async def run_quick(
-                ds: str, up: str | None, tgt: str, pt: str, algo: str, ms: list[str], ps: list[str],
-                request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
-            ) -> tuple[Any, ...]:
-                try:
-                    workflow = quick(ds, up, tgt, pt, algo, ms, ps)
-                except UploadRefused as exc:
-                    return show(render(dumps(failure("invalid_request", f"The upload was refused: {exc}.")), files))
-                return await run_view(workflow, request, progress)
-
-            dataset.change(_on_dataset, dataset, [target, problem], api_visibility="private")
-            upload.change(_on_upload, [upload, dataset], target, api_visibility="private")
-            problem.change(_on_problem, problem, [algorithm, metrics, plots], api_visibility="private")
-            train.click(run_quick, [dataset, upload, target, problem, algorithm, metrics, plots], quick_out,
-                        concurrency_limit=None, api_visibility="private")
+            quick_out = [train, quick_stop] + [quick[name] for name in PANEL_OUTPUTS[2:]] + [preview_box]
+            form = [dataset, upload, target, problem, algorithm, metrics, plots, ci, cv, left_out]
+            private: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
+            dataset.change(page.on_dataset, dataset, [target, problem], **private)
+            upload.change(page.on_upload, [upload, dataset], [upload_note, preview, preview_box, target, problem,
+                                                              left_out, dataset], **private)
+            target.change(page.on_target, [upload, target, problem, left_out], [preview, left_out], **private)
+            left_out.change(page.on_left_out, [upload, target, problem, left_out], preview, **private)
+            problem.change(page.on_problem, problem, [algorithm, metrics, plots], **private).then(
+                page.on_left_out, [upload, target, problem, left_out], preview, **private)
+            train.click(page.run_quick, form, quick_out, show_progress="hidden", **private)
+            quick_stop.click(page.stop("quick"), None, quick_stop, show_progress="hidden", **private)
 
         with gr.Tab("Workflow JSON"):
             with gr.Row():
-                with gr.Column(scale=1):
+                with gr.Column(scale=2, min_width=320):
                     first = next(iter(examples), None)
                     example = gr.Dropdown(list(examples), value=first, label="Example", elem_id="example-picker")
-                    editor = gr.Code(examples.get(first or "", ""), language="json", label="Workflow JSON", lines=24, max_lines=30)
-                    run = gr.Button("Run workflow", variant="primary", elem_id="run-workflow")
-                with gr.Column(scale=2):
-                    json_out = result_panel()
-            example.change(lambda name: examples.get(name, ""), example, editor, api_visibility="private")
-            run.click(run_view, editor, json_out, concurrency_limit=None, api_visibility="private")
+                    editor = gr.Code(examples.get(first or "", ""), language="json", label="Workflow JSON", lines=18,
+                                     max_lines=24, elem_id="editor")
+                    with gr.Row():
+                        run = gr.Button("Run workflow", variant="primary", elem_id="run-workflow", scale=3)
+                        json_stop = gr.Button("Stop", variant="stop", visible=False, elem_id="json-stop", scale=1)
+                with gr.Column(scale=3, min_width=320):
+                    json_panel = result_panel("json")
+            json_out = [run, json_stop] + [json_panel[name] for name in PANEL_OUTPUTS[2:]]
+            example.change(lambda name: examples.get(name, ""), example, editor, **private)
+            run.click(page.run_json, editor, json_out, show_progress="hidden", **private)
+            json_stop.click(page.stop("json"), None, json_stop, show_progress="hidden", **private)
 
-        with gr.Tab("Limits and health"):
-            refresh = gr.Button("Refresh")
-            status = gr.Markdown()
-            with gr.Row():
-                guards = gr.Dataframe(headers=["layer", "active", "detail"], label="Guard layers", interactive=False)
-                probes = gr.Dataframe(headers=["probe", "expected", "got", "ok", "detail"], label="Start-up self-check", interactive=False)
-            recent = gr.Dataframe(headers=["at", "code", "seconds", "queue wait", "nodes", "node types"], label="Recent outcomes", interactive=False)
-            with gr.Row():
-                limits = gr.JSON(label="Active limits")
-                container = gr.JSON(label="Container and template")
+        with gr.Tab("Health", elem_id="health-tab"):
+            refresh = gr.Button("Refresh", size="sm", elem_id="health-refresh")
+            status = gr.HTML(elem_id="health-status")
+            gr.Markdown("### Guard layers\nWhat stops a job that misbehaves, and whether each is active on this machine.")
+            guards = gr.HTML(elem_id="health-guards")
+            gr.Markdown("### Start-up self-check\nEach guard was provoked once at start-up; it passed if the job got the expected answer.")
+            probes = gr.HTML(elem_id="health-probes")
+            gr.Markdown("### Recent outcomes\nThe last requests: when, how they ended, how long they took (no request data).")
+            recent = gr.HTML(elem_id="health-recent")
+            with gr.Accordion("Limits in force (limits.toml)", open=False):
+                limits = gr.HTML(elem_id="health-limits")
+            with gr.Accordion("Container and warm template", open=False):
+                container = gr.HTML(elem_id="health-container")
             health_out = [status, guards, probes, recent, limits, container]
-            refresh.click(lambda: _health_views(worker), None, health_out, api_visibility="private")
-            demo.load(lambda: _health_views(worker), None, health_out, api_visibility="private")
+            refresh.click(page.health, None, health_out, **private)
+            demo.load(page.health, None, health_out, **private)
 
         # The API the platform backend calls: one string in, one JSON string out.
         api_in = gr.Textbox(visible=False)
@@ -120,58 +151,6 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
         api_button.click(make_predict(worker, demo), api_in, api_out, api_name="predict", concurrency_limit=None,
                          preprocess=False)
     return demo
-
-
-def _algorithms(problem: str) -> list[tuple[str, str]]:
-    return [(name, slug) for slug, (name, types) in cat.ALGORITHMS.items() if problem in types]
-
-
-def _on_dataset(ds: str) -> tuple[Any, Any]:
-    sample = cat.SAMPLES.get(ds, {})
-    tgt = sample.get("target", "target")
-    return gr.update(choices=[tgt], value=tgt), gr.update(value=sample.get("problem", "classification"))
-
-
-def _read_csv(path: str, max_bytes: int) -> str:
-    """An uploaded CSV's text: only a regular file inside Gradio's upload folder is opened."""
-    return read_upload(path, upload_root(), max_bytes).decode("utf-8", errors="replace")
-
-
-def _on_upload(path: str | None, ds: str) -> Any:
-    if not path:
-        return _on_dataset(ds)[0]
-    try:
-        columns = cat.csv_columns(_read_csv(path, 65536))
-    except UploadRefused:
-        columns = []
-    return gr.update(choices=columns, value=columns[-1] if columns else None)
-
-
-def _on_problem(pt: str) -> tuple[Any, Any, Any]:
-    algos = _algorithms(pt)
-    return (
-        gr.update(choices=algos, value=algos[0][1] if algos else None),
-        gr.update(choices=cat.METRICS[pt], value=cat.METRICS[pt][:4]),
-        gr.update(choices=cat.PLOTS[pt], value=cat.PLOTS[pt][:2]),
-    )
-
-
-def _health_views(worker: Worker) -> tuple[Any, ...]:
-    h = worker.health()
-    jobs = h["jobs"]
-    status = (
-        f"**Status:** `{h['status']}` · version {h['version']} · Gradio {h['gradio']} · template alive: "
-        f"{h['template'].get('alive')} · **jobs running {jobs['running']} / {jobs['maxConcurrent']}, "
-        f"waiting {jobs['waiting']} / {jobs['maxWaiting']}** · started {jobs['started']}"
-    )
-    if not h["selfCheck"]["ok"]:
-        status += f"\n\n### ⚠️ Guards failing their self-check: {', '.join(h['selfCheck']['failing'])}"
-    guards = [[g.get("name"), g.get("active"), g.get("detail") or g.get("reason") or ""] for g in h["guards"]]
-    probes = [[p["name"], p["expected"], p["got"], p["ok"], p["detail"]] for p in h["selfCheck"]["probes"]]
-    recent = [[r["at"], r["code"], r["seconds"], r["queueWaitSeconds"], r["nodes"], ", ".join(r["types"])]
-              for r in h["recent"]]
-    return status, guards, probes, recent, h["limits"], {"container": h["container"], "template": h["template"],
-                                                          "calibrated": h["calibrated"]}
 
 
 def main() -> None:
@@ -190,7 +169,7 @@ def main() -> None:
     worker = Worker(settings).start()
     files = ResultFiles()
     try:
-        app = build_app(worker, build_ui(worker, files), allowed_paths=[str(files.root)])
+        app = build_app(worker, build_ui(worker, files), allowed_paths=[str(files.root)], css=CSS_FILE.read_text())
         host, port = server_address()
         log.info("serving on http://%s:%d (limits from %s)", host, port, settings.source)
         serve(app, host, port, settings.server)

@@ -25,10 +25,22 @@ class Admission:
         self.max_waiting = max_waiting
         self.running = 0
         self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._owners: dict[asyncio.Future[bool], asyncio.Task[object] | None] = {}
 
     @property
     def waiting(self) -> int:
         return sum(1 for fut in self._waiters if not fut.done())
+
+    def place(self, task: asyncio.Task[object] | None) -> int | None:
+        """``task``'s place in the line (1 = next to get a slot), or None when it is not waiting."""
+        n = 0
+        for fut in self._waiters:
+            if fut.done():
+                continue
+            n += 1
+            if task is not None and self._owners.get(fut) is task:
+                return n
+        return None
 
     async def acquire(self, timeout: float | None) -> bool:
         """Take a slot: True when granted, False when ``timeout`` ran out first; :class:`Busy` when full.
@@ -42,6 +54,7 @@ class Admission:
             raise Busy()
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
+        self._owners[fut] = asyncio.current_task()
         try:
             if timeout is not None and timeout <= 0:
                 done: set[asyncio.Future[bool]] = set()
@@ -50,6 +63,7 @@ class Admission:
         except BaseException:
             self._abandon(fut)
             raise
+        self._owners.pop(fut, None)
         if fut in done:
             return True
         self._abandon(fut)
@@ -57,6 +71,7 @@ class Admission:
 
     def _abandon(self, fut: asyncio.Future[bool]) -> None:
         """Leave the line; a slot granted in the meantime is passed on."""
+        self._owners.pop(fut, None)
         if fut.done() and not fut.cancelled():
             self.release()
         else:

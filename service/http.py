@@ -17,7 +17,8 @@ import asyncio
 import contextvars
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import fastapi
@@ -33,6 +34,7 @@ from service.worker import Worker
 
 __all__ = [
     "LegacyCallRoutes",
+    "StopButtons",
     "build_app",
     "make_predict",
     "progress_bridge",
@@ -73,12 +75,21 @@ def _find_event(blocks: gr.Blocks, request: gr.Request | None) -> Any:
 
 
 async def watch_disconnect(
-    blocks: gr.Blocks, request: gr.Request | None, cancel: threading.Event, task: asyncio.Task[str]
+    blocks: gr.Blocks,
+    request: gr.Request | None,
+    cancel: threading.Event,
+    task: asyncio.Task[str],
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
-    """Once Gradio marks this request's event dead (client gone): stop its job, drop it from the line."""
+    """Once Gradio marks this request's event dead (client gone): stop its job, drop it from the line.
+
+    ``on_tick`` runs at every poll (the page's place-in-line and Stop checks).
+    """
     event = None
     while not task.done():
         await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+        if on_tick is not None:
+            on_tick()
         event = event or _find_event(blocks, request)
         if event is not None and not event.alive:
             cancel.set()
@@ -92,17 +103,34 @@ async def run_watched(
     raw: Any,
     request: gr.Request | None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    cancel: threading.Event | None = None,
+    on_place: Callable[[int | None, int], None] | None = None,
 ) -> str:
-    """``worker.submit`` with a watcher that stops the job when the client disconnects."""
-    cancel = threading.Event()
+    """``worker.submit`` with a watcher that stops the job when the client disconnects.
+
+    ``cancel``: setting it stops the request (a Stop button): a running job is stopped by the
+    sandbox and answers ``cancelled`` once its processes are gone; a request still waiting for a
+    slot leaves the line. ``on_place(place, running)`` gets the request's place in the line
+    (None once it is not waiting) and the number of running jobs at every watcher poll.
+    """
+    cancel = cancel or threading.Event()
     task = asyncio.ensure_future(worker.submit(raw, on_progress=on_progress, cancel=cancel))
-    watcher = asyncio.create_task(watch_disconnect(blocks, request, cancel, task))
+
+    def tick() -> None:
+        place = worker.admission.place(task)  # type: ignore[arg-type]
+        if on_place is not None:
+            on_place(place, worker.admission.running)
+        if place is not None and cancel.is_set():
+            task.cancel()  # stopped while waiting: leave the line (the watcher's answer is ``cancelled``)
+
+    watcher = asyncio.create_task(watch_disconnect(blocks, request, cancel, task, tick))
     try:
         return await task
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if cancel.is_set() and current is not None and not current.cancelling():
-            # Nobody is listening any more; Gradio still wants a value, never an exception.
+            # Nobody is listening any more (or Stop was pressed); Gradio wants a value, never an exception.
             return dumps(failure("cancelled", "The client disconnected; the job was stopped."))
         raise
     finally:
@@ -113,18 +141,62 @@ async def run_watched(
 def progress_bridge(progress: Any) -> Callable[[dict[str, Any]], None]:
     """A job-thread callback that moves an engine progress event onto a ``gr.Progress`` bar.
 
-    ``gr.Progress`` finds its event through context variables, so the update is scheduled on the
-    event loop inside the handler's own context.
+    The bar moves inside a step when the event has ``fraction`` (0..1 within the node) and says
+    its ``detail`` (``"fold 2 of 5"``). ``gr.Progress`` finds its event through context
+    variables, so the update is scheduled on the event loop inside the handler's own context.
     """
+    from service.progress import ACTIVITIES
+
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
 
     def update(event: dict[str, Any]) -> None:
         index, total = int(event.get("index", 0)), max(1, int(event.get("total", 1)))
-        desc = f"{event.get('node')} ({event.get('nodeType')}) · step {index + 1} of {total}"
-        loop.call_soon_threadsafe(lambda: progress(index / total, desc=desc), context=context)
+        fraction = event.get("fraction")
+        inside = float(fraction) if isinstance(fraction, (int, float)) and 0 <= fraction <= 1 else 0.0
+        desc = ACTIVITIES.get(str(event.get("nodeType")), "Working")
+        if event.get("detail"):
+            desc += f" · {str(event['detail'])[:80]}"
+        desc += f" · step {index + 1} of {total}"
+        loop.call_soon_threadsafe(lambda: progress((index + inside) / total, desc=desc), context=context)
 
     return update
+
+
+class StopButtons:
+    """The page's running jobs that a Stop button may stop, one per session and panel.
+
+    The run handler holds ``running(key)`` while its job runs and passes the event to
+    :func:`run_watched` as ``cancel``; the Stop button's handler calls ``stop(key)``. Used on the
+    event loop only.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+
+    @staticmethod
+    def key(request: gr.Request | None, panel: str) -> str | None:
+        session = request.session_hash if request is not None else None
+        return f"{session}:{panel}" if session else None
+
+    @contextmanager
+    def running(self, key: str | None) -> Iterator[threading.Event]:
+        event = threading.Event()
+        if key is not None:
+            self._events[key] = event
+        try:
+            yield event
+        finally:
+            if key is not None and self._events.get(key) is event:
+                del self._events[key]
+
+    def stop(self, key: str | None) -> bool:
+        """Stop the job running under ``key``; False when none runs."""
+        event = self._events.get(key) if key is not None else None
+        if event is None:
+            return False
+        event.set()
+        return True
 
 
 def make_predict(worker: Worker, blocks: gr.Blocks) -> Callable[[str, gr.Request], Awaitable[str]]:
