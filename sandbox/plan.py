@@ -59,7 +59,10 @@ class LimitDetail:
     @classmethod
     def of(cls, code: ErrorCode | str | None, job: JobLimits, requested_seconds: float | None = None) -> LimitDetail | None:
         """The limit behind ``code`` (None for codes that are not a limit)."""
-        name = LIMIT_OF_CODE.get(code)  # type: ignore[call-overload]  # ErrorCode is a str enum
+        try:
+            name = LIMIT_OF_CODE.get(ErrorCode(code)) if code else None
+        except ValueError:  # not a sandbox code (an outcome built by hand)
+            name = None
         if name is None:
             return None
         value = getattr(job, name)

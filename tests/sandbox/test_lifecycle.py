@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import psutil
 import pytest
 
 from sandbox import Sandbox
 
-from .conftest import assert_cleaned_up, limits, make_sandbox
+from .conftest import assert_cleaned_up, limits, make_sandbox, wait_for
 
 
 def test_template_stays_single_threaded(sandbox: Sandbox) -> None:
@@ -119,7 +118,7 @@ def test_dead_template_is_restarted_and_the_request_answered() -> None:
         old = sb._template.pid
         assert old is not None
         os.kill(old, signal.SIGKILL)
-        time.sleep(0.1)
+        wait_for(lambda: not sb._template.alive(), what="the template's death")
         outcome = sb.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0})
         assert outcome.ok, outcome.to_dict()
         assert sb._template.pid != old
