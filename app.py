@@ -85,7 +85,7 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
                     plots = gr.Dropdown(cat.plot_choices("classification"), value=cat.PLOTS["classification"][:2],
                                         multiselect=True, label="Plots", elem_id="plots-picker")
                     with gr.Row(equal_height=True):
-                        cv = gr.Dropdown([("Off: one train/test split", 0), ("3 folds", 3), ("5 folds", 5),
+                        cv = gr.Dropdown([("Off (one split)", 0), ("3 folds", 3), ("5 folds", 5),
                                           ("10 folds", 10)], value=0, label="Cross-validation", elem_id="cv",
                                          min_width=180)
                         ci = gr.Checkbox(False, label="95% confidence intervals", elem_id="ci", min_width=180)

@@ -41,11 +41,11 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _yes(flag: Any, yes: str = "yes", no: str = "no") -> str:
+def _yes(flag: Any, yes: str = "yes", no: str = "no", no_tone: str = "bad") -> str:
     if flag is True:
         return f"<span class='pill good'>{yes}</span>"
     if flag is False:
-        return f"<span class='pill bad'>{no}</span>"
+        return f"<span class='pill {no_tone}'>{no}</span>"
     return "<span class='pill idle'>—</span>"
 
 
@@ -107,17 +107,27 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _described(text: str) -> str:
+    """A limits.toml comment as HTML: escaped, with its `code` spans kept as code."""
+    return re.sub(r"`([^`]{1,80})`", r"<code>\1</code>", _e(text))
+
+
 def _limits_table(limits: dict[str, Any]) -> str:
     described = limit_descriptions()
-    rows = []
+    sections = []
     for table, values in limits.items():
         if table in _SKIP_TABLES or not isinstance(values, dict):
             continue
-        title = _TABLE_TITLES.get(table, table)
-        for key, value in values.items():
-            rows.append([f"<span class='muted'>{_e(title)}</span>", f"<code>[{_e(table)}] {_e(key)}</code>",
-                         f"<b>{_e(_value(value))}</b>", _e(described.get((table, key), ""))])
-    return _table(["area", "setting", "value", "what it means"], rows, "limits")
+        rows = "".join(
+            f"<tr><td><code>{_e(key)}</code></td><td><b>{_e(_value(value))}</b></td>"
+            f"<td>{_described(described.get((table, key), ''))}</td></tr>"
+            for key, value in values.items()
+        )
+        sections.append(f"<tr class='section'><th colspan='3'>[{_e(table)}] · {_e(_TABLE_TITLES.get(table, table))}</th></tr>"
+                        + rows)
+    head = "<tr><th>setting</th><th>value</th><th>what it means</th></tr>"
+    return (f"<div class='table-scroll'><table class='health-table limits'><thead>{head}</thead>"
+            f"<tbody>{''.join(sections)}</tbody></table></div>")
 
 
 def _flat(prefix: str, value: Any, rows: list[list[str]]) -> None:
@@ -151,7 +161,7 @@ def health_views(h: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
         status.append(f"<p class='upload-error'>Guards failing their start-up self-check: {_e(', '.join(failing))}. "
                       "Run <code>python -m sandbox check</code> and compare the container's limits with limits.toml.</p>")
     guards = _table(["guard", "active", "what it enforces here"], [
-        [f"<code>{_e(g.get('name'))}</code>", _yes(g.get("active"), "active", "inactive"),
+        [f"<code>{_e(g.get('name'))}</code>", _yes(g.get("active"), "active", "inactive", "warn"),
          _e(g.get("detail") or g.get("reason") or "")]
         for g in h.get("guards") or [] if isinstance(g, dict)
     ], "guards")

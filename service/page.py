@@ -106,12 +106,13 @@ class Page:
 
     def on_upload(self, path: str | None, ds: str) -> tuple[Any, ...]:
         """(upload note, preview, preview box, target, problem type, left-out columns, sample picker)."""
-        sample_free = gr.update(interactive=True, label="Sample dataset")
+        sample_free = gr.update(interactive=True, label="Sample dataset", elem_classes=[])
         if not path:
             target, problem = self.on_dataset(ds)
             return (gr.update(value="", visible=False), "", gr.update(visible=False), target, problem,
                     gr.update(choices=[], value=[], visible=False), sample_free)
-        set_aside = gr.update(interactive=False, label="Sample dataset · not used while an upload is in use")
+        set_aside = gr.update(interactive=False, label="Sample dataset: not used while an upload is in use",
+                              elem_classes=["set-aside"])
         try:
             preview, _text = self.inspect(path)
         except UploadProblem as exc:
@@ -122,8 +123,8 @@ class Page:
         problem = preview.suggested_problem(target)
         left_out = [n for n in preview.identifiers if n != target]
         note = gr.update(visible=True, value=(
-            f"<p class='upload-ok'>✓ {_esc(preview.file_name)}: {preview.rows:,} rows × {len(preview.columns)} columns. "
-            "Check the preview, the target column and the columns left out, then press Train.</p>"))
+            f"<p class='upload-ok'>✓ {preview.rows:,} rows × {len(preview.columns)} columns read. Check the preview, "
+            "the target and the columns left out, then press Train.</p>"))
         return (
             note,
             preview_html(preview, target=target, left_out=left_out, problem=problem),

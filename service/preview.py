@@ -231,6 +231,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
 
 
+def _first_rows(text: str) -> list[list[str]]:
+    """The first rows as written in the file (numbers as typed, gaps empty)."""
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=",", engine="c", nrows=_HEAD_ROWS, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError):
+        return []
+    return [[_cell(v) for v in row] for row in raw.itertuples(index=False)]
+
+
 def inspect_upload(
     path: str, *, max_bytes: int, max_rows: int = 0, max_columns: int = 0, root: Path | None = None
 ) -> tuple[UploadPreview, str]:
@@ -289,7 +298,7 @@ def inspect_upload(
         kind = _kind(series)
         columns.append(ColumnInfo(col, kind, int(series.isna().sum()), int(series.nunique()),
                                   _is_identifier(col, series, kind, rows)))
-    head = [[_cell(v) for v in row] for row in frame.head(_HEAD_ROWS).itertuples(index=False)]
+    head = _first_rows(text)
     return UploadPreview(name, size, rows, columns, head, notes), text
 
 
@@ -324,9 +333,10 @@ def preview_html(p: UploadPreview, *, target: str | None, left_out: list[str], p
             notes.append(f"{shown} look like row identifiers (a different value on every row); you chose to keep "
                          f"{', '.join(kept)} as a feature.")
         else:
-            notes.append(f"{shown} look{'s' if len(ids) == 1 else ''} like row identifiers (a different value on "
-                         "every row) and {0} left out of the features; change it under “Leave out of the features”."
-                         .format("is" if len(ids) == 1 else "are"))
+            one = len(ids) == 1
+            notes.append(f"{shown} {'looks like a row identifier' if one else 'look like row identifiers'} (a different "
+                         f"value on every row) and {'is' if one else 'are'} left out of the features; change it under "
+                         "“Leave out of the features”.")
     problem_text = p.target_problem(target, problem or "classification")
     items = "".join(f"<li>{e(n)}</li>" for n in notes)
     if items:

@@ -182,9 +182,9 @@ def split_messages(results: dict[str, Any]) -> tuple[list[str], list[str]]:
 def _messages_md(warnings: list[str], notes: list[str]) -> str:
     parts = []
     if warnings:
-        parts += ["**⚠️ Warnings**", ""] + [f"- {_md(plain(w)[0])}" for w in warnings] + [""]
+        parts += ["**Warnings:** what was skipped or could not be done as asked", ""] + [f"- {_md(plain(w)[0])}" for w in warnings] + [""]
     if notes:
-        parts += ["**ℹ️ Notes**", ""] + [f"- {_md(plain(n)[0])}" for n in notes]
+        parts += ["**Notes:** what was done by default", ""] + [f"- {_md(plain(n)[0])}" for n in notes]
     return "\n".join(parts)
 
 
@@ -310,7 +310,8 @@ def _usage_snippet(results: dict[str, Any], file_name: str) -> str:
     lines = ["**Use the model** (Python, scikit-learn and joblib installed):", ""]
     snippet = usage.get("snippet")
     if isinstance(snippet, str) and snippet.strip():
-        lines += ["```python", snippet.strip()[:2000], "```"]
+        snippet = snippet.strip()[:2000].replace('"model.joblib"', f'"{file_name}"')  # the file as downloaded
+        lines += ["```python", snippet, "```"]
     columns = [c for c in usage.get("columns") or [] if isinstance(c, dict)]
     if columns:
         shown = ", ".join(f"`{str(c.get('name'))[:60]}` ({str(c.get('dtype'))[:20]})" for c in columns[:60])
@@ -376,7 +377,7 @@ def render(text: str, files: ResultFiles | None) -> View:
             view.model_file = str(path)
             view.usage = _usage_snippet(results, path.name)
         except (binascii.Error, ValueError):
-            view.warnings = "**⚠️ Warnings**\n\n- The model file could not be decoded.\n\n" + view.warnings
+            view.warnings = "**Warnings:**\n\n- The model file could not be decoded.\n\n" + view.warnings
     return view
 
 
