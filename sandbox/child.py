@@ -31,13 +31,10 @@ from .context import JobContext
 from .errors import ErrorCode, limit_error
 from .linux import (
     PR_SET_PDEATHSIG,
-    apply_rlimits,
     count_user_tasks,
-    data_limit,
     drop_privileges,
     job_process_name,
     last_errno,
-    lift_data_limit,
     prctl,
     read_proc_status,
     set_process_name,
@@ -86,7 +83,7 @@ def _run(spec_bytes: bytes, res_w: int, log_w: int) -> NoReturn:
         _send_error(res_w, code, message, exc)
         _exit(1)
     try:
-        lift_data_limit()  # see LimitPlan.rlimits: orjson's worst-case reservation
+        _lift_data_limit()  # see LimitPlan.rlimits: orjson's worst-case reservation
         body = dumps(value)
     except (TypeError, orjson.JSONEncodeError) as exc:
         _send_error(res_w, ErrorCode.INVALID_RESULT, f"the job's result cannot be serialised: {exc}", exc)
@@ -126,7 +123,7 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
         Path(spec.cgroup_procs).write_text("0")
     uid = os.getuid()
     status = read_proc_status()
-    apply_rlimits(
+    _set_rlimits(
         spec.plan.rlimits(
             vm_size=status.vm_size, vm_data=status.vm_data, uid=uid,
             user_tasks=count_user_tasks(uid) if uid else 0, cpu_spent=warm_cpu,
@@ -148,6 +145,24 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     )
     ctx.result_fd = res_w  # type: ignore[attr-defined]  # for the close_result_channel fault
     return ctx, payload
+
+
+def _set_rlimits(limits: dict[str, tuple[int, int]]) -> None:
+    """setrlimit each entry (keyed by ``resource`` constant name); a hard limit is never raised
+    above the current one."""
+    for name, (soft, hard) in limits.items():
+        which = getattr(resource, name)
+        _, cur_hard = resource.getrlimit(which)
+        if cur_hard != resource.RLIM_INFINITY:
+            hard = min(hard, cur_hard)
+            soft = min(soft, hard)
+        resource.setrlimit(which, (soft, hard))
+
+
+def _lift_data_limit() -> None:
+    """Raise the soft RLIMIT_DATA to its hard limit (before serialising a result)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
 
 
 def _emit(fd: int, event: dict[str, Any]) -> None:
@@ -190,8 +205,8 @@ def _process_or_memory(plan: LimitPlan, exc: BaseException) -> tuple[ErrorCode, 
         return ErrorCode.PROCESS_LIMIT_EXCEEDED, (
             f"the job reached {tasks} processes and threads, at its limit of {job.max_processes}: {exc}"
         )
-    soft = data_limit()
-    if soft is not None and read_proc_status().vm_data + _THREAD_STACK >= soft:
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft != resource.RLIM_INFINITY and read_proc_status().vm_data + _THREAD_STACK >= soft:
         return ErrorCode.MEMORY_EXCEEDED, (
             f"the job ran out of memory (limit {job.memory_mb} MB): a new thread's stack did not fit: {exc}"
         )

@@ -1,27 +1,23 @@
-"""Thin wrappers over the Linux calls the sandbox's processes make: prctl, capabilities, /proc, rlimits.
+"""Thin wrappers over the Linux calls the sandbox's processes share: prctl, capabilities, /proc.
 
-No policy lives here (what to limit, and by how much, is :class:`sandbox.plan.LimitPlan`'s); each
-function does one system call, or one small group of them, and says when it failed.
+No policy lives here; each function does one system call, or one small group of them, and says
+when it failed. (The job child's rlimits are set in :mod:`sandbox.child`, from the LimitPlan.)
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import resource
 from dataclasses import dataclass
 
 __all__ = [
     "PR_SET_CHILD_SUBREAPER",
     "PR_SET_PDEATHSIG",
     "ProcStatus",
-    "apply_rlimits",
     "count_user_tasks",
-    "data_limit",
     "drop_privileges",
     "job_process_name",
     "last_errno",
-    "lift_data_limit",
     "make_non_dumpable",
     "prctl",
     "read_proc_status",
@@ -38,7 +34,6 @@ _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
 _CAP_LAST = 63
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-_INF = resource.RLIM_INFINITY
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -132,30 +127,3 @@ def count_user_tasks(uid: int) -> int:
         except OSError:
             continue
     return total
-
-
-# -- rlimits ------------------------------------------------------------------------------------
-
-
-def apply_rlimits(limits: dict[str, tuple[int, int]]) -> None:
-    """setrlimit each entry (keyed by ``resource`` constant name); a hard limit is never raised
-    above the current one."""
-    for name, (soft, hard) in limits.items():
-        which = getattr(resource, name)
-        _, cur_hard = resource.getrlimit(which)
-        if cur_hard != _INF:
-            hard = min(hard, cur_hard)
-            soft = min(soft, hard)
-        resource.setrlimit(which, (soft, hard))
-
-
-def lift_data_limit() -> None:
-    """Raise the soft RLIMIT_DATA to its hard limit (before serialising a result)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
-
-
-def data_limit() -> int | None:
-    """The soft RLIMIT_DATA in bytes, or None when there is none."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
-    return None if soft == _INF else soft
