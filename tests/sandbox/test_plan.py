@@ -1,5 +1,6 @@
 """The one path of a limit: JobSpec (encoded once, decoded once) and LimitPlan (every number and
-sentence derived from the limits), and the Outcome that carries a result undecoded."""
+sentence derived from the limits), the Outcome that carries a result undecoded, and the runner's
+messages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from sandbox import GuardLimits, JobLimits, JobSpec, LimitDetail, LimitPlan, Outcome
 from sandbox.errors import ErrorCode
 from sandbox.plan import CALLER_BUDGET, EXACT_ABOVE
+from sandbox.protocol import ExitReport, RunnerSpec
 
 _MB = 1 << 20
 JOB = JobLimits(wall_clock_seconds=200, cpu_seconds=360, memory_mb=640, max_processes=64, max_file_size_mb=64,
@@ -184,3 +186,25 @@ def test_an_outcome_with_a_limit_names_it_in_its_details() -> None:
     out = Outcome(ok=False, job_id="j", code="memory_exceeded", limit=detail)
     assert out.details["limit"] == {"name": "memory_mb", "value": 640, "unit": "MB"}
     assert out.to_dict()["value"] is None
+
+
+# -- the runner's messages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        RunnerSpec(log_tail_bytes=8192, max_result_bytes=48 * _MB),
+        ExitReport(exit_code=0, cpu_seconds=0.5, max_rss_kb=1024, wall_seconds=0.1, has_result=True,
+                   result_status="completed", log_tail="tail"),
+        ExitReport(signal=9, child_error={"code": "memory_exceeded", "message": "m"}, result_too_large=5 * _MB,
+                   invalid_frames="a truncated frame (3 bytes)", processes_killed=2, data_growth_mb=12.5),
+    ],
+    ids=["runner-spec", "exit-ok", "exit-killed"],
+)
+def test_the_runners_messages_survive_the_wire(message: RunnerSpec | ExitReport) -> None:
+    import orjson
+
+    from sandbox.protocol import dumps
+
+    assert type(message).from_message(orjson.loads(dumps(message.to_message()))) == message
