@@ -16,9 +16,12 @@ __all__ = ["Evaluation"]
 class Evaluation:
     """One fitted model and the data to score and draw it with.
 
-    ``model`` is the fitted whole pipeline (learned preprocessing + estimator): it takes the raw
-    feature frames ``X_train``/``X_test``. ``estimator`` is its last step and ``transform`` maps raw
-    features to what the estimator sees, whose column names are ``feature_names``.
+    ``model`` is the fitted whole pipeline (learned preprocessing + estimator) made of library
+    components only, the model returned to the user: it takes the raw feature frames
+    ``X_train``/``X_test``. ``estimator`` is its last step and ``transform`` maps raw features to
+    what the estimator sees, whose column names are ``feature_names``. ``refit`` is the engine's
+    own pipeline of the same fit: cloned and fitted again (learning curves), it learns every
+    preprocessing choice anew from the rows it is given.
     Classification targets are encoded as ints 0..k-1; ``class_names[i]`` is the label of class i.
     For clustering ``y_*`` are None and ``cluster_labels`` holds the labels of ``X_test`` rows.
     """
@@ -46,5 +49,7 @@ class Evaluation:
     cluster_labels: np.ndarray | None = None
     threads: int = 1
     seed: int = 42
+    refit: Any = None
+    """The engine's pipeline (its steps plan the preprocessing anew when fitted); None = ``model``."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Room for step-specific data (e.g. CV fold scores) without changing this class."""

@@ -74,7 +74,12 @@ def resolve_target(frame: pd.DataFrame, *, dataset_id: str, target: str | None, 
     if algorithm_clusters:
         if problem_type not in (None, "clustering"):
             notes.append(f"K-Means is a clustering algorithm: the run is clustering, not {clip(str(problem_type))}")
-        return Target(None if column is None else column, "clustering", notes)
+        if column is None and default_target is not None and default_target in frame.columns:
+            column = default_target  # the sample's known label: clustering on it would give the answer away
+        if column is not None:
+            notes.append(f"clustering: the label column {shown(column)} is left out of the features (clusters are"
+                         " found without it)")
+        return Target(column, "clustering", notes)
     resolved, note = normalise_problem_type(problem_type)
     if note:
         notes.append(note)

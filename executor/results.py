@@ -13,7 +13,11 @@ import numpy as np
 
 from executor.training import Trained
 
-__all__ = ["encode_model", "envelope_json", "finite", "model_result", "to_json"]
+__all__ = ["MODEL_FILE", "encode_model", "envelope_json", "finite", "model_result", "model_usage", "to_json"]
+
+MODEL_FILE = "model.joblib"
+"""The file name the usage snippet loads (the platform serves the model under its own name)."""
+_LIBRARIES = ("joblib", "numpy", "pandas", "sklearn", "xgboost")
 
 _MB = 1 << 20
 _COMPRESS = 3
@@ -75,6 +79,49 @@ def _clean_metrics(metrics: list[dict[str, Any]], warnings: list[str]) -> list[d
     return out
 
 
+def _versions(uses_xgboost: bool) -> dict[str, str]:
+    """Versions of the libraries the model file needs (it loads best with the same ones)."""
+    import sys
+
+    names = {"sklearn": "scikit-learn"}
+    out = {}
+    for module in _LIBRARIES:
+        if module == "xgboost" and not uses_xgboost:
+            continue
+        version = getattr(sys.modules.get(module), "__version__", None)
+        if version is not None:
+            out[names.get(module, module)] = str(version)
+    return out
+
+
+def model_usage(trained: Trained) -> dict[str, Any]:
+    """What a person needs to use the model file: its input columns and dtypes, and how to load it.
+
+    ``columns`` are the raw columns the pipeline reads (the dataset's columns after the row and
+    column filters, the target left out), in order; ``snippet`` loads the file and predicts.
+    """
+    ev = trained.evaluation
+    columns = [{"name": str(c), "dtype": str(ev.X_train[c].dtype)} for c in ev.X_train.columns]
+    predicts = {"classification": "class indices: classes[i] is the label of index i",
+                "regression": "the target value", "clustering": "cluster ids"}[ev.problem_type]
+    snippet = ("import joblib, pandas as pd\n"
+               f'model = joblib.load("{MODEL_FILE}"); print(model.predict(pd.read_csv("new_rows.csv")))')
+    usage: dict[str, Any] = {
+        "columns": columns,
+        "snippet": snippet,
+        "predicts": predicts,
+        "classes": list(ev.class_names) if ev.class_names is not None else None,
+        "probabilities": hasattr(ev.model, "predict_proba") and ev.score_kind == "proba",
+        "libraries": _versions(ev.algorithm == "xgboost"),
+        "notes": ["The file holds scikit-learn, XGBoost, numpy and pandas objects only: it loads with joblib"
+                  " where those libraries are installed (the versions listed are the ones it was made with).",
+                  "It takes the raw columns listed (extra columns are ignored) and applies every learned"
+                  " preprocessing step itself; row filters (duplicates, outliers, missing rows) ran on the"
+                  " training data only."],
+    }
+    return usage
+
+
 def model_result(trained: Trained, *, metrics: list[dict[str, Any]], plots: list[dict[str, Any]],
                  model_base64: str | None, warnings: list[str]) -> dict[str, Any]:
     """One trained model's fields, exactly as contract §6.1 names them."""
@@ -96,6 +143,7 @@ def model_result(trained: Trained, *, metrics: list[dict[str, Any]], plots: list
         "creditsUsed": 0,
         "model_base64": model_base64,
         "model_path": None,
+        "modelUsage": model_usage(trained) if model_base64 is not None else None,
     }
     if trained.search:
         result["search"] = finite(trained.search, warnings, "search")

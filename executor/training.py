@@ -15,13 +15,15 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import Pipeline
 from threadpoolctl import ThreadpoolController
 
-from executor.algorithms import AlgorithmSpec, BuiltModel
-from executor.echo import tag
+from executor.algorithms import AlgorithmSpec, BuiltModel, inner_estimator
+from executor.echo import clip, listing, tag
 from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
 from executor.evaluation import Evaluation
+from executor.preprocess import export_pipeline
 from executor.schema import SplitConfig
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_TEST_SIZE",
     "SplitResult",
     "Trained",
+    "check_counts",
     "evaluate_fitted",
     "parallel",
     "split_rows",
@@ -133,38 +136,73 @@ class Trained:
 def evaluate_fitted(model: Pipeline, spec: AlgorithmSpec, problem_type: str, X_train: pd.DataFrame,
                     X_test: pd.DataFrame, y_train: np.ndarray | None, y_test: np.ndarray | None,
                     class_names: list[str] | None, threads: int, seed: int) -> Evaluation:
-    """Predictions and scores of a fitted pipeline, bundled for metrics and plots."""
+    """Predictions and scores of a fitted pipeline, bundled for metrics and plots.
+
+    ``model`` is the engine's fitted pipeline (steps, then the estimator); the Evaluation's
+    ``model`` is what is returned to the user, its library-only export (:func:`export_pipeline`),
+    and every prediction is the estimator's on the test rows as the exported steps transform them.
+    """
     estimator = model.steps[-1][1]
     prep = Pipeline(model.steps[:-1])
-    feature_names = [str(c) for c in prep.transform(X_train.iloc[:1]).columns]
-    ev = Evaluation(problem_type=problem_type, algorithm=spec.slug, algorithm_name=spec.name, model=model,
-                    estimator=estimator, transform=prep.transform, feature_names=feature_names,
-                    X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test, class_names=class_names,
-                    threads=threads, seed=seed)
     with parallel(threads):
+        X_seen = prep.transform(X_test)
+    feature_names = [str(c) for c in X_seen.columns]
+    ev = Evaluation(problem_type=problem_type, algorithm=spec.slug, algorithm_name=spec.name,
+                    model=export_pipeline(model), estimator=estimator, transform=prep.transform,
+                    feature_names=feature_names, X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
+                    class_names=class_names, threads=threads, seed=seed, refit=model)
+    with parallel(threads):
+        ev.y_pred = np.asarray(estimator.predict(X_seen))
         if problem_type == "clustering":
-            ev.cluster_labels = np.asarray(model.predict(X_test))
-            ev.y_pred = ev.cluster_labels
+            ev.cluster_labels = ev.y_pred
             return ev
-        ev.y_pred = np.asarray(model.predict(X_test))
         if problem_type == "classification":
             for kind, method in (("proba", "predict_proba"), ("decision", "decision_function")):
-                if hasattr(model, method):
+                if hasattr(estimator, method):
                     try:
-                        ev.y_score, ev.score_kind = np.asarray(getattr(model, method)(X_test)), kind
+                        ev.y_score, ev.score_kind = np.asarray(getattr(estimator, method)(X_seen)), kind
                         break
                     except (AttributeError, NotImplementedError):
                         continue
     return ev
 
 
+def check_counts(estimator: Any, X: pd.DataFrame, *, node_id: str, label: str) -> None:
+    """Multinomial and complement naive Bayes model counts: refuse negative features, naming them.
+
+    The model is fitted on the features as they are, as scikit-learn would; nothing rescales
+    them (that would change what the model computes).
+    """
+    model = inner_estimator(estimator)
+    if not isinstance(model, (MultinomialNB, ComplementNB)):
+        return
+    values = X.to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lowest = np.nanmin(values, axis=0) if len(values) else np.zeros(values.shape[1])
+    bad = [(str(X.columns[i]), float(lowest[i])) for i in np.flatnonzero(lowest < 0)]
+    if not bad:
+        return
+    variant = "multinomial" if isinstance(model, MultinomialNB) else "complement"
+    shown_cols = listing(f"{clip(name)} (min {low:.3g})" for name, low in bad)
+    raise ExecutionError(
+        f"{variant} naive Bayes models counts and needs non-negative features, as scikit-learn does;"
+        f" {len(bad)} feature(s) are negative after preprocessing: {shown_cols}. Remove the scaling that"
+        " centres them (standard or robust scaling) or choose the gaussian or bernoulli variant",
+        node_id=node_id, field="hyperparameters.variant", value=variant, label=label,
+        details={"reason": "negative_features", "columns": [clip(name) for name, _ in bad[:20]]})
+
+
 def _fit(steps: list[tuple[str, Any]], estimator: Any, X: pd.DataFrame, y: np.ndarray | None,
          threads: int, node_id: str, label: str, notes: list[str] | None = None) -> Pipeline:
-    model = Pipeline([(name, clone(step)) for name, step in steps] + [("model", clone(estimator))])
+    prep = Pipeline([(name, clone(step)) for name, step in steps])
+    model = clone(estimator)
     try:
         with parallel(threads), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(X, y)
+            X_seen = prep.fit_transform(X, y)
+            check_counts(model, X_seen, node_id=node_id, label=label)
+            model.fit(X_seen, y)
         for w in caught:
             if issubclass(w.category, ConvergenceWarning) and notes is not None:
                 text = f"{tag(node_id)} {label} did not converge: {str(w.message).splitlines()[0]}"
@@ -175,7 +213,7 @@ def _fit(steps: list[tuple[str, Any]], estimator: Any, X: pd.DataFrame, y: np.nd
     except Exception as exc:
         raise ExecutionError(f"training failed: {type(exc).__name__}: {exc}", node_id=node_id, field="algorithm",
                              label=label) from exc
-    return model
+    return Pipeline([*prep.steps, ("model", model)])
 
 
 def _folds(y: np.ndarray | None, k: int, problem_type: str, seed: int, node_id: str,

@@ -117,8 +117,6 @@ class Workbench:
                 raise ExecutionError(f"the target {shown(target.column)} has a single class ({shown(class_names[0])});"
                                      " classification needs at least two", node_id=ds_id, field="target_column")
         X = frame.drop(columns=[target.column]) if target.column is not None else frame
-        if target.problem_type == "clustering" and target.column is not None:
-            self.warn([f"{tag(ds_id)} clustering: the target column {shown(target.column)} is left out of the features"])
         if X.shape[1] == 0:
             raise InvalidWorkflowError("no feature columns are left after preprocessing", node_id=ds_id,
                                        field="columns")
@@ -170,7 +168,7 @@ class Workbench:
             trained.search = search
             trained.seconds += float(search.get("seconds", 0.0))
         self.warn(trained.notes)
-        self.warn(collect_notes(trained.evaluation.model.steps[:-1]))
+        self.warn(collect_notes(trained.evaluation.refit.steps[:-1]))
         return trained
 
     def dataset_summary(self, model_id: str) -> dict[str, Any]:

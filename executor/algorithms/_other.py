@@ -8,8 +8,6 @@ from sklearn.cluster import KMeans
 from sklearn.naive_bayes import BernoulliNB, ComplementNB, GaussianNB, MultinomialNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
 
 from executor.algorithms._base import AlgorithmSpec, BuildContext
 from executor.params import Param, is_none, parse_batch_size, parse_hidden_layer_sizes
@@ -45,12 +43,10 @@ def _build_naive_bayes(p: dict[str, Any], ctx: BuildContext) -> Any:
     del p["var_smoothing"]
     if variant == "bernoulli":
         return BernoulliNB(alpha=p["alpha"], fit_prior=p["fit_prior"])
-    # Multinomial/complement NB need non-negative counts, but preprocessing may centre the data:
-    # a clipping [0, 1] scaler inside the model keeps every feature valid on train and test rows.
-    ctx.warn(f"{variant} naive Bayes needs non-negative features; they are rescaled to [0, 1]"
-             " (MinMaxScaler) inside the model")
+    # Multinomial/complement NB model counts: fitted on the features as they are, as scikit-learn
+    # would (negative features are refused by training.check_counts, naming them).
     nb = MultinomialNB if variant == "multinomial" else ComplementNB
-    return Pipeline([("minmax", MinMaxScaler(clip=True)), (variant, nb(alpha=p["alpha"], fit_prior=p["fit_prior"]))])
+    return nb(alpha=p["alpha"], fit_prior=p["fit_prior"])
 
 
 def _build_neural_network(p: dict[str, Any], ctx: BuildContext) -> Any:

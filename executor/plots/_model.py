@@ -56,7 +56,7 @@ def learning_curve_plot(ev: Evaluation, ctx: PlotContext) -> Figure:
     with parallel_config(backend="threading", n_jobs=ctx.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sizes, train, valid = learning_curve(
-            clone(ev.model), X, y, train_sizes=np.array(CURVE_SIZES), cv=_cv(ev, y), scoring=scoring,
+            clone(ev.refit if ev.refit is not None else ev.model), X, y, train_sizes=np.array(CURVE_SIZES), cv=_cv(ev, y), scoring=scoring,
             n_jobs=ctx.threads, error_score=np.nan, shuffle=True, random_state=ctx.seed,
         )
     if np.isnan(valid).all():

@@ -10,7 +10,7 @@ import pandas as pd
 from executor.echo import capped_notes, clip, shown, tag
 from executor.errors import ExecutionError, Problem
 from executor.preprocess.auto import ONEHOT_MAX_CATEGORIES, AutoEncodeStep
-from executor.preprocess.base import FrameStep
+from executor.preprocess.base import FrameStep, export_pipeline
 from executor.preprocess.columns import ColumnsNotFound
 from executor.preprocess.features import (
     BinningStep,
@@ -34,6 +34,7 @@ __all__ = [
     "apply_filters",
     "build_steps",
     "collect_notes",
+    "export_pipeline",
     "plan_operations",
 ]
 

@@ -1,19 +1,55 @@
-"""Feature-engineering steps (contract §2.3 C): transforms, polynomial terms, ratios, sums and binning."""
+"""Feature-engineering steps (contract §2.3 C): transforms, polynomial terms, ratios, sums and binning.
+
+Each adds columns and keeps the others in place; what it adds is built from library components
+only (:mod:`executor.preprocess.portable`).
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import KBinsDiscretizer, PolynomialFeatures
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, PolynomialFeatures
 
 from executor.echo import clip, shown
 from executor.preprocess.base import FrameStep
 from executor.preprocess.columns import numeric_columns, resolve_columns
+from executor.preprocess.portable import (
+    as_frame,
+    finite,
+    fn,
+    frame_columns,
+    named,
+    pair_op,
+    renamed,
+    row_mean,
+    row_sum,
+)
 
 __all__ = ["BinningStep", "DifferenceStep", "MathStep", "PolynomialStep", "RatioStep", "SumStep"]
 
 EXP_CLIP = 1e10
 """Contract §2.3: ``exponential_transform`` with handleLarge=clip clips results at 1e10."""
+
+Addition = tuple[str, Any, list[Any]]
+"""(transformer name, transformer, input columns) of a step that adds columns."""
+
+
+def adding(X: pd.DataFrame, additions: list[Addition], new_names: list[str],
+           drop: tuple[Any, ...] = ()) -> Any:
+    """The columns of ``X`` in order (those in ``drop`` left out), then the added ones.
+
+    An added column named like an existing one replaces it.
+    """
+    if not additions and not drop:
+        return None
+    gone = set(new_names) | set(drop)
+    keep = [c for c in X.columns if c not in gone]
+    return frame_columns([("keep", "passthrough", keep), *additions])
 
 
 class _NumericStep(FrameStep):
@@ -25,10 +61,13 @@ class _NumericStep(FrameStep):
         return [c for c in resolve_columns(selector, X, exclude=self.target, default=default) if c in numeric]
 
 
+_LOGS = {"natural": np.log, "log10": np.log10, "log2": np.log2, "log1p": np.log1p}
+
+
 class MathStep(_NumericStep):
     """log / power / exponential / reciprocal transforms, each adding ``<column><suffix>``."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         cols = self._numeric(X)
         self.columns_ = []
         for col in cols:
@@ -41,6 +80,11 @@ class MathStep(_NumericStep):
                 continue
             self.columns_.append(col)
         self._note(f"{self.params['func']} transform of {len(self.columns_)} column(s)")
+        if not self.columns_:
+            return None
+        suffix = self.params["suffix"]
+        added = renamed(self._pipeline(), self.columns_, suffix=suffix)
+        return adding(X, [("math", added, self.columns_)], [f"{c}{suffix}" for c in self.columns_])
 
     def _invalid(self, x: pd.Series) -> pd.Series:
         func = self.params["func"]
@@ -52,61 +96,62 @@ class MathStep(_NumericStep):
             return (x + self.params["add"]) == 0
         return np.exp(x.clip(upper=700)) > EXP_CLIP
 
-    def _apply(self, x: pd.Series) -> pd.Series:
+    def _pipeline(self) -> Pipeline:
         p, func = self.params, self.params["func"]
+        steps: list[tuple[str, Any]] = [("float", fn(pd.DataFrame.astype, dtype="float64"))]
         if p.get("negative") == "absolute":
-            x = x.abs()
-        with np.errstate(all="ignore"):
-            if func == "log":
-                fn = {"natural": np.log, "log10": np.log10, "log2": np.log2, "log1p": np.log1p}[p["base"]]
-                out = fn(x)
-            elif func == "power":
-                out = np.power(x, p["exponent"])
-            elif func == "reciprocal":
-                out = 1.0 / (x + p["add"])
-            else:
-                out = np.exp(x)
-                if p["large"] == "clip":
-                    out = out.clip(upper=EXP_CLIP)
-                elif p["large"] == "error" and (out > EXP_CLIP).any():
-                    raise ValueError(f"exp of column {shown(x.name)} exceeds {EXP_CLIP:g} (handleLarge: error)")
-        return out.replace([np.inf, -np.inf], np.nan)
+            steps.append(("abs", fn(np.abs)))
+        if func == "log":
+            steps.append(("log", fn(_LOGS[p["base"]])))
+        elif func == "power":
+            steps.append(("power", fn(pd.DataFrame.pow, other=float(p["exponent"]))))
+        elif func == "reciprocal":
+            steps += [("add", fn(pd.DataFrame.add, other=float(p["add"]))),
+                      ("reciprocal", fn(pd.DataFrame.rtruediv, other=1.0))]
+        else:  # handleLarge "error" was checked on the training rows; new rows are never refused
+            steps.append(("exp", fn(np.exp)))
+            if p["large"] == "clip":
+                steps.append(("clip", fn(pd.DataFrame.clip, upper=EXP_CLIP)))
+        steps.append(("finite", finite()))
+        return Pipeline(steps)
 
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for col in self.columns_:
-            X[f"{col}{self.params['suffix']}"] = self._apply(X[col].astype(float))
-        return X
+
+def _terms(k: int, degree: int, interaction_only: bool, bias: bool) -> int:
+    """Columns PolynomialFeatures(degree=(2, degree)) makes of ``k`` columns (without the inputs)."""
+    count = sum(math.comb(k, j) if interaction_only else math.comb(k + j - 1, j) for j in range(2, degree + 1))
+    return count + int(bias)
 
 
 class PolynomialStep(_NumericStep):
     """``polynomial`` / ``interaction``: higher-order and cross terms of the selected columns."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         self.columns_ = self._numeric(X)
-        self.poly_ = PolynomialFeatures(degree=self.params["degree"], interaction_only=self.params["interaction_only"],
-                                        include_bias=self.params["include_bias"])
-        if self.columns_:
-            self.fill_ = X[self.columns_].astype(float).median().fillna(0.0).to_dict()
-            self.poly_.fit(X[self.columns_].astype(float).fillna(self.fill_))
-            names = self.poly_.get_feature_names_out([str(c) for c in self.columns_])
-            self.keep_ = [i for i, n in enumerate(names) if n not in {str(c) for c in self.columns_}]
-            self.names_ = [f"poly_{names[i]}" for i in self.keep_]
-        self._note(f"degree-{self.params['degree']} terms of {len(self.columns_)} column(s)")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not self.columns_:
-            return X
+        degree, only = self.params["degree"], self.params["interaction_only"]
+        self._note(f"degree-{degree} terms of {len(self.columns_)} column(s)")
+        terms = _terms(len(self.columns_), degree, only, self.params["include_bias"])
+        if not self.columns_ or not terms:
+            return None
+        self._check_width(X.shape[1] + terms)  # before anything that large is built
         # missing values take the training median first: the terms need complete rows
-        terms = self.poly_.transform(X[self.columns_].astype(float).fillna(self.fill_))[:, self.keep_]
-        return pd.concat([X, pd.DataFrame(terms, columns=self.names_, index=X.index)], axis=1)
+        pipe = Pipeline([
+            ("median", as_frame(SimpleImputer(strategy="median", keep_empty_features=True))),
+            ("terms", as_frame(PolynomialFeatures(degree=(2, degree), interaction_only=only,
+                                                  include_bias=self.params["include_bias"]))),
+        ])
+        return adding(X, [("poly", renamed(pipe, self.columns_, prefix="poly_"), self.columns_)], [])
+
+
+def _pairs_columns(step: FrameStep, X: pd.DataFrame) -> None:
+    resolve_columns([c for pair in step.params["pairs"] for c in pair], X, default=[])
 
 
 class RatioStep(FrameStep):
     """``ratio``: ``<numerator>_div_<denominator>`` per pair (zero denominators → NaN, skipped or refused)."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         pairs = self.params["pairs"]
-        resolve_columns([c for pair in pairs for c in pair], X, default=[])
+        _pairs_columns(self, X)
         self.pairs_ = []
         for num, den in pairs:
             if (X[den] == 0).any() and self.params["zero"] == "error":
@@ -117,55 +162,58 @@ class RatioStep(FrameStep):
             self.pairs_.append((num, den))
         if not pairs:
             self._note("no ratios listed (the UI has no picker): nothing added")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for num, den in self.pairs_:
-            d = X[den].astype(float).replace(0, np.nan)
-            X[f"{num}_div_{den}"] = X[num].astype(float) / d
-        return X
+        names = [f"{num}_div_{den}" for num, den in self.pairs_]
+        additions = [(f"ratio{i}", named(name, pair_op(np.divide), [num, den]), [num, den])
+                     for i, (name, (num, den)) in enumerate(zip(names, self.pairs_, strict=True))]
+        return adding(X, additions, names)
 
 
 class DifferenceStep(FrameStep):
     """``difference``: ``<col1>_minus_<col2>`` per pair, optionally its absolute value."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
-        resolve_columns([c for pair in self.params["pairs"] for c in pair], X, default=[])
+    def _plan(self, X: pd.DataFrame) -> Any:
+        _pairs_columns(self, X)
         if not self.params["pairs"]:
             self._note("no differences listed (the UI has no picker): nothing added")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for a, b in self.params["pairs"]:
-            diff = X[a].astype(float) - X[b].astype(float)
-            X[f"{a}_minus_{b}"] = diff
+        additions: list[Addition] = []
+        names: list[str] = []
+        for i, (a, b) in enumerate(self.params["pairs"]):
+            names.append(f"{a}_minus_{b}")
+            additions.append((f"diff{i}", named(names[-1], pair_op(np.subtract), [a, b]), [a, b]))
             if self.params["absolute"]:
-                X[f"abs_{a}_minus_{b}"] = diff.abs()
-        return X
+                names.append(f"abs_{a}_minus_{b}")
+                additions.append((f"absdiff{i}", named(names[-1], pair_op(np.subtract, absolute=True), [a, b]),
+                                  [a, b]))
+        return adding(X, additions, names)
 
 
 class SumStep(_NumericStep):
-    """``sum``: the row sum of the selected columns (and their mean when asked)."""
+    """``sum``: the row sum of the selected columns (and their mean when asked), missing values skipped."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         self.columns_ = self._numeric(X)
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if not self.columns_:
-            return X
-        block = X[self.columns_].astype(float)
-        X[self.params["name"]] = block.sum(axis=1)
+            return None
+        name, k = self.params["name"], len(self.columns_)
+        additions: list[Addition] = [("sum", named(name, row_sum(k), self.columns_), self.columns_)]
+        names = [name]
         if self.params["average"]:
-            X[f"{self.params['name']}_avg"] = block.mean(axis=1)
-        return X
+            names.append(f"{name}_avg")
+            additions.append(("mean", named(names[-1], row_mean(k), self.columns_), self.columns_))
+        return adding(X, additions, names)
 
 
 class BinningStep(_NumericStep):
-    """``binning_*``: equal-width, equal-frequency or custom-quantile bins learned on training rows."""
+    """``binning_*``: equal-width, equal-frequency or custom-quantile bins learned on training rows.
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    Bin ``i`` holds ``edges[i-1] <= x < edges[i]`` (``pandas.cut``); a missing value has no bin.
+    """
+
+    def _plan(self, X: pd.DataFrame) -> Any:
         self.columns_ = self._numeric(X)
         self.edges_: dict[str, np.ndarray] = {}
         for col in self.columns_:
-            clean = X[col].astype(float).dropna().to_numpy()
+            clean = X[col].astype(float).replace([np.inf, -np.inf], np.nan).dropna().to_numpy()
             if clean.size == 0:
                 continue
             if self.params["strategy"] == "custom":
@@ -178,16 +226,24 @@ class BinningStep(_NumericStep):
                 inner = kb.bin_edges_[0][1:-1]
             self.edges_[col] = np.unique(inner)
         self._note(f"{self.params['strategy']} binning of {len(self.edges_)} column(s) ({self.params['encoding']})")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for col, edges in self.edges_.items():
-            values = X[col].astype(float)
-            binned = pd.Series(np.digitize(values, edges), index=X.index, dtype=float).where(values.notna())
+        additions: list[Addition] = []
+        names: list[str] = []
+        for i, (col, edges) in enumerate(self.edges_.items()):
+            bins = [-np.inf, *map(float, edges), np.inf]
             if self.params["encoding"] == "onehot":
-                for b in range(len(edges) + 1):
-                    X[f"{col}_bin_{b}"] = (binned == b).astype(float)
+                labels = [f"bin_{b}" for b in range(len(edges) + 1)]
+                cut = fn(pd.DataFrame.apply, func=pd.cut, bins=bins, labels=labels, right=False)
+                encode = OneHotEncoder(categories=[labels], handle_unknown="ignore", sparse_output=False,
+                                       dtype=np.float64)
+                additions.append((f"bin{i}", frame_columns([("f", as_frame(Pipeline([("cut", cut), ("onehot", encode)])),
+                                                                 [col])]), [col]))
+                names += [f"{col}_{label}" for label in labels]
             else:
-                X[f"{col}_bin"] = binned
-            if not self.params["keep_original"]:
-                X = X.drop(columns=[col])
-        return X
+                cut = fn(pd.DataFrame.apply, func=pd.cut, bins=bins, labels=False, right=False)
+                additions.append((f"bin{i}", named(f"{col}_bin", Pipeline([("cut", cut),
+                                                                           ("float", fn(pd.DataFrame.astype,
+                                                                                        dtype="float64"))]),
+                                                   [col]), [col]))
+                names.append(f"{col}_bin")
+        drop = () if self.params["keep_original"] else tuple(self.edges_)
+        return adding(X, additions, names, drop)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
@@ -13,65 +17,71 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from executor.echo import listing, shown
+from executor.echo import clip, listing, shown
 from executor.preprocess.base import FrameStep
 from executor.preprocess.columns import numeric_columns, resolve_columns
 from executor.preprocess.filters import outlier_bounds
+from executor.preprocess.portable import MISSING_LABEL, as_frame, as_text, fn, frame_columns
 
-__all__ = ["ClipStep", "ImputeStep", "OneHotStep", "OrdinalStep", "ScaleStep", "as_text"]
+__all__ = [
+    "ONEHOT_GROUP_CAP",
+    "ONEHOT_GROUP_MIN_COUNT",
+    "ClipStep",
+    "ImputeStep",
+    "OneHotStep",
+    "OrdinalStep",
+    "ScaleStep",
+    "ordinal_encoder",
+]
 
-MISSING_LABEL = "__missing__"
-"""The category missing values of a string column become before encoding."""
+ONEHOT_GROUP_CAP = 50
+"""Grouping policy: when one-hot encoding every category would exceed ``[data] max_columns``, a
+column keeps at most this many output columns (its most frequent training categories plus one
+column for all the others), fewer if that is still too wide."""
+ONEHOT_GROUP_MIN_COUNT = 2
+"""Grouping policy: while grouping, a category seen fewer times than this in the training rows is
+infrequent (an id seen once cannot generalise)."""
 
 
-def as_text(series: pd.Series) -> pd.Series:
-    """A categorical column as plain strings, missing values as :data:`MISSING_LABEL`."""
-    return series.astype(object).where(series.notna(), MISSING_LABEL).astype(str)
+def _fillable(X: pd.DataFrame, cols: list[Any]) -> list[Any]:
+    """Columns that can hold a missing value (booleans and datetimes are left alone)."""
+    return [c for c in cols if not pd.api.types.is_bool_dtype(X[c]) and not pd.api.types.is_datetime64_any_dtype(X[c])]
 
 
 class ImputeStep(FrameStep):
     """``fill_missing*``: mean/median (numeric columns), most frequent or a constant (any column)."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         strategy = self.params["strategy"]
         default = "all_numeric" if strategy in ("mean", "median") else "all"
-        cols = resolve_columns(self.params["columns"], X, exclude=self.target, default=default)
-        numeric = set(numeric_columns(X))
-        self.fill_: dict[str, object] = {}
-        skipped = []
-        for col in cols:
-            values = X[col]
-            if strategy in ("mean", "median"):
-                if col not in numeric:
-                    skipped.append(str(col))
-                    continue
-                stat = values.mean() if strategy == "mean" else values.median()
-                self.fill_[col] = float(stat) if pd.notna(stat) else 0.0
-            elif strategy == "most_frequent":
-                mode = values.mode(dropna=True)
-                self.fill_[col] = mode.iloc[0] if len(mode) else (0.0 if col in numeric else MISSING_LABEL)
-            else:
-                self.fill_[col] = self._constant(col in numeric)
-        filled = sum(int(X[c].isna().sum()) for c in self.fill_)
-        self._note(f"{strategy} imputation of {len(self.fill_)} column(s), learned on training rows"
+        cols = _fillable(X, resolve_columns(self.params["columns"], X, exclude=self.target, default=default))
+        numeric_set = set(numeric_columns(X))
+        numeric = [c for c in cols if c in numeric_set]
+        others = [c for c in cols if c not in numeric_set]
+        parts: list[tuple[str, Any, list[Any]]] = []
+        if strategy in ("mean", "median"):
+            if others:
+                self._note(f"{strategy} does not apply to non-numeric column(s) {listing(others)}; skipped")
+            others = []
+        if numeric:
+            kwargs = {"fill_value": self._constant(True)} if strategy == "constant" else {}
+            parts.append(("numeric", as_frame(SimpleImputer(strategy=strategy, keep_empty_features=True, **kwargs)),
+                          numeric))
+        if others:
+            kwargs = {"fill_value": str(self.params["fill_value"])} if strategy == "constant" else {}
+            parts.append(("other", as_frame(SimpleImputer(strategy=strategy, keep_empty_features=True, **kwargs)),
+                          others))
+        filled = sum(int(X[c].isna().sum()) for c in numeric + others)
+        self._note(f"{strategy} imputation of {len(numeric) + len(others)} column(s), learned on training rows"
                    f" ({filled} training value(s) filled)")
-        if skipped:
-            self._note(f"{strategy} does not apply to non-numeric column(s) {listing(skipped)}; skipped")
+        return frame_columns(parts, remainder="passthrough") if parts else None
 
     def _constant(self, numeric: bool) -> object:
         value = self.params["fill_value"]
-        if not numeric:
-            return str(value)
         try:
             return float(value)
         except (TypeError, ValueError):
             raise ValueError(f"constant {shown(value)} is not a number, so it cannot fill a numeric column") from None
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for col, value in self.fill_.items():
-            if col in X.columns:
-                X[col] = X[col].fillna(value)
-        return X
 
 
 _SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "maxabs": MaxAbsScaler}
@@ -80,7 +90,7 @@ _SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": Robust
 class ScaleStep(FrameStep):
     """``scale_*`` / ``*_scaler``: one scikit-learn scaler over the selected numeric columns."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         cols = resolve_columns(self.params["columns"], X, exclude=self.target, default="all_numeric")
         numeric = set(numeric_columns(X))
         self.columns_ = [c for c in cols if c in numeric]
@@ -90,61 +100,88 @@ class ScaleStep(FrameStep):
             kwargs = {"with_mean": self.params["with_mean"], "with_std": self.params["with_std"]}
         elif method == "minmax":
             kwargs = {"feature_range": tuple(self.params["feature_range"])}
-        self.scaler_ = _SCALERS[method](**kwargs)
-        if self.columns_:
-            self.scaler_.fit(X[self.columns_].astype(float))
         self._note(f"{method} scaling of {len(self.columns_)} numeric column(s), fitted on training rows")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if self.columns_:
-            X[self.columns_] = self.scaler_.transform(X[self.columns_].astype(float))
-        return X
+        if not self.columns_:
+            return None
+        return frame_columns([("scale", as_frame(_SCALERS[method](**kwargs)), self.columns_)],
+                             remainder="passthrough")
 
 
 class OneHotStep(FrameStep):
-    """``encode_onehot`` / ``onehot_encoder``: one 0/1 column per category seen in training rows."""
+    """``encode_onehot`` / ``onehot_encoder``: one 0/1 column per category seen in training rows.
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    When one column per category would exceed ``[data] max_columns``, rare categories are grouped
+    (OneHotEncoder's ``max_categories``/``min_frequency``) instead of failing; the note says how
+    many.
+    """
+
+    def _plan(self, X: pd.DataFrame) -> Any:
         self.columns_ = resolve_columns(self.params["columns"], X, exclude=self.target, default="all_categorical")
-        self.encoder_ = OneHotEncoder(drop="first" if self.params["drop_first"] else None,
-                                      handle_unknown=self.params["handle_unknown"], sparse_output=False,
-                                      dtype=np.float64)
-        if self.columns_:
-            self.encoder_.fit(self._text(X))
-            self.names_ = [str(n) for n in self.encoder_.get_feature_names_out([str(c) for c in self.columns_])]
-        self._note(f"one-hot encoding of {len(self.columns_)} column(s) (drop_first={self.params['drop_first']},"
-                   f" unknown categories: {self.params['handle_unknown']})")
-
-    def _text(self, X: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({str(c): as_text(X[c]) for c in self.columns_}, index=X.index)
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        drop_first, unknown = self.params["drop_first"], self.params["handle_unknown"]
+        self.grouping_: dict[str, Any] = {}
         if not self.columns_:
-            return X
-        encoded = pd.DataFrame(self.encoder_.transform(self._text(X)), columns=self.names_, index=X.index)
-        return pd.concat([X.drop(columns=self.columns_), encoded], axis=1)
+            self._note("no categorical column to encode")
+            return None
+        counts = {c: int(X[c].astype(str).nunique(dropna=False)) for c in self.columns_}
+        others = X.shape[1] - len(self.columns_)
+        kwargs: dict[str, Any] = {}
+        if self.max_columns and others + sum(counts.values()) > self.max_columns:
+            room = max(2, (self.max_columns - others) // len(self.columns_))
+            cap = min(ONEHOT_GROUP_CAP, room)
+            kwargs = {"max_categories": cap, "min_frequency": ONEHOT_GROUP_MIN_COUNT}
+            self.grouping_ = {"wanted": others + sum(counts.values()), "cap": cap}
+            unknown = "infrequent_if_exist"
+        encoder = OneHotEncoder(drop="first" if drop_first else None, handle_unknown=unknown, sparse_output=False,
+                                dtype=np.float64, **kwargs)
+        return frame_columns([("onehot", as_frame(Pipeline([("text", as_text()), ("encode", encoder)])),
+                               self.columns_)], remainder="passthrough")
+
+    def _fitted(self, transformer: Any, X: pd.DataFrame) -> None:
+        text = (f"one-hot encoding of {len(self.columns_)} column(s) (drop_first={self.params['drop_first']},"
+                f" unknown categories: {self.params['handle_unknown']})")
+        if not self.grouping_:
+            self._note(text)
+            return
+        encoder = transformer.named_transformers_["onehot"].named_steps["encode"]
+        grouped = {str(c): len(g) for c, g in zip(self.columns_, encoder.infrequent_categories_, strict=True)
+                   if g is not None and len(g)}
+        self.grouped_ = grouped
+        total = sum(grouped.values())
+        per_column = listing(f"{clip(c)} {n}" for c, n in grouped.items())
+        cap = self.grouping_["cap"]
+        self._note(f"{text}: one column per category would make {self.grouping_['wanted']} features, above"
+                   f" [data] max_columns = {self.max_columns}, so {total} infrequent categor"
+                   f"{'y was' if total == 1 else 'ies were'} grouped into one '<column>_infrequent_sklearn'"
+                   f" column per column ({per_column}); each column keeps at most {cap} columns (its most"
+                   f" frequent categories seen at least {ONEHOT_GROUP_MIN_COUNT} times in training rows), and"
+                   " categories never seen in training join the infrequent group instead of failing")
+
+
+def ordinal_encoder() -> Pipeline:
+    """Categories → integers learned on training rows; missing values are a category of their own,
+    unseen categories become -1."""
+    return as_frame(Pipeline([
+        ("text", as_text()),
+        ("missing", SimpleImputer(strategy="constant", fill_value=MISSING_LABEL, keep_empty_features=True)),
+        ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64)),
+    ]))
 
 
 class OrdinalStep(FrameStep):
     """``encode_label`` / ``label_encoder``: categories → integers learned on training rows (unseen → -1)."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         self.columns_ = resolve_columns(self.params["columns"], X, exclude=self.target, default="all_categorical")
-        self.encoder_ = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64)
-        if self.columns_:
-            self.encoder_.fit(X[self.columns_].apply(as_text))
         self._note(f"label encoding of {len(self.columns_)} column(s); categories unseen in training become -1")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if self.columns_:
-            X[self.columns_] = self.encoder_.transform(X[self.columns_].apply(as_text))
-        return X
+        if not self.columns_:
+            return None
+        return frame_columns([("ordinal", ordinal_encoder(), self.columns_)], remainder="passthrough")
 
 
 class ClipStep(FrameStep):
     """Outlier ``action: clip`` and ``outlier_clip``: bounds learned on training rows, values clipped to them."""
 
-    def _fit(self, X: pd.DataFrame) -> None:
+    def _plan(self, X: pd.DataFrame) -> Any:
         cols = resolve_columns(self.params["columns"], X, exclude=self.target, default="all_numeric")
         numeric = set(numeric_columns(X))
         self.bounds_: dict[str, tuple[float, float]] = {}
@@ -163,9 +200,10 @@ class ClipStep(FrameStep):
                     self.bounds_[col] = bounds
         self._note(f"{self.params['method']} clipping of {len(self.bounds_)} column(s), bounds learned on"
                    " training rows")
-
-    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        for col, (lo, hi) in self.bounds_.items():
-            if col in X.columns:
-                X[col] = X[col].astype(float).clip(lo, hi)
-        return X
+        if not self.bounds_:
+            return None
+        cols = list(self.bounds_)
+        low = pd.Series([b[0] for b in self.bounds_.values()], index=cols, dtype=float)
+        high = pd.Series([b[1] for b in self.bounds_.values()], index=cols, dtype=float)
+        return frame_columns([("clip", fn(pd.DataFrame.clip, lower=low, upper=high, axis=1), cols)],
+                             remainder="passthrough")

@@ -1,14 +1,12 @@
-"""Free text and dates in string columns: detection on training rows, TF-IDF and date parts."""
+"""Free text and dates in string columns: detection on training rows (TF-IDF and date parts: auto.py)."""
 
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["DATE_PARSE_SHARE", "TEXT_MIN_TOKENS", "fit_tfidf", "looks_like_dates", "looks_like_text"]
+__all__ = ["DATE_PARSE_SHARE", "TEXT_MIN_TOKENS", "looks_like_dates", "looks_like_text"]
 
 TEXT_MIN_TOKENS = 4.0
 """Detection policy: a string column whose values average at least this many words is free text."""
@@ -38,19 +36,3 @@ def looks_like_text(series: pd.Series) -> bool:
     """True when the sampled values read as sentences rather than categories."""
     values = _sample(series)
     return bool(len(values) and values.str.split().str.len().mean() >= TEXT_MIN_TOKENS)
-
-
-def to_dates(series: pd.Series) -> pd.Series:
-    """The column parsed as datetimes (unparseable values → NaT)."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pd.to_datetime(series.astype(object).where(series.notna()), errors="coerce", format="mixed")
-
-
-def fit_tfidf(series: pd.Series, max_features: int | None) -> TfidfVectorizer:
-    """A TF-IDF vectoriser fitted on the training rows of one text column, vocabulary capped."""
-    vec = TfidfVectorizer(max_features=max_features, dtype=np.float64, sublinear_tf=True)
-    vec.fit(series.fillna("").astype(str))
-    return vec

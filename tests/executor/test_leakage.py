@@ -31,12 +31,13 @@ def test_learned_statistics_come_from_training_rows_only(op: dict) -> None:
     bench = Workbench(plan, kit.EngineLimits(), JobContext.local(), [])
     bench.load("dataset-1", plan.configs["dataset-1"])
     trained = bench.train("model-4")
-    step = trained.evaluation.model.steps[0][1]
+    step = trained.evaluation.model.steps[0][1]  # the returned model's first step: a ColumnTransformer
+    fitted = next(t for name, t, _ in step.transformers_ if name != "remainder")
     train_x = trained.evaluation.X_train["x"]
     all_x = np.array([r["x"] for r in records])
-    learned = {"scale_standard": lambda: step.scaler_.mean_[0], "fill_missing": lambda: step.fill_["x"],
-               "scale_minmax": lambda: step.scaler_.data_max_[0],
-               "remove_outliers_zscore": lambda: step.bounds_["x"][1]}[op["type"]]()
+    learned = {"scale_standard": lambda: fitted.mean_[0], "fill_missing": lambda: fitted.statistics_[0],
+               "scale_minmax": lambda: fitted.data_max_[0],
+               "remove_outliers_zscore": lambda: fitted.kw_args["upper"]["x"]}[op["type"]]()
     expected = {"scale_standard": train_x.mean(), "fill_missing": train_x.mean(), "scale_minmax": train_x.max(),
                 "remove_outliers_zscore": train_x.mean() + train_x.std(ddof=0)}[op["type"]]
     everything = {"scale_standard": all_x.mean(), "fill_missing": all_x.mean(), "scale_minmax": all_x.max(),
