@@ -43,7 +43,7 @@ def result_panel(prefix: str) -> dict[str, gr.components.Component]:
     out["plots"] = gr.Gallery(label="Plots (click one to enlarge)", columns=2, height="auto", object_fit="contain",
                               allow_preview=True, visible=False, elem_classes="plots", elem_id=f"{prefix}-plots",
                               buttons=["download", "fullscreen"])
-    out["messages"] = gr.Markdown(elem_classes="messages")
+    out["messages"] = gr.Markdown(elem_classes="messages", elem_id=f"{prefix}-messages")
     out["model"] = gr.File(label="Trained model (joblib file)", interactive=False, visible=False, elem_id=f"{prefix}-model")
     out["usage"] = gr.Markdown(elem_classes="model-usage", elem_id=f"{prefix}-usage", visible=False)
     with gr.Accordion("Details: steps, timings, resources", open=False):
