@@ -99,7 +99,7 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
 
             quick_out = [train, quick_stop] + [quick[name] for name in PANEL_OUTPUTS[2:]] + [preview_box]
             form = [dataset, upload, target, problem, algorithm, metrics, plots, ci, cv, left_out]
-            private: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
+            private: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
             dataset.change(page.on_dataset, dataset, [target, problem], **private)
             upload.change(page.on_upload, [upload, dataset], [upload_note, preview, preview_box, target, problem,
                                                               left_out, dataset], **private)
@@ -107,8 +107,8 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
             left_out.change(page.on_left_out, [upload, target, problem, left_out], preview, **private)
             problem.change(page.on_problem, problem, [algorithm, metrics, plots], **private).then(
                 page.on_left_out, [upload, target, problem, left_out], preview, **private)
-            train.click(page.run_quick, form, quick_out, show_progress="hidden", **private)
-            quick_stop.click(page.stop("quick"), None, quick_stop, show_progress="hidden", **private)
+            train.click(page.run_quick, form, quick_out, **private)  # its own progress block: one indicator
+            quick_stop.click(page.stop("quick"), None, quick_stop, **private)
 
         with gr.Tab("Workflow JSON"):
             with gr.Row():
@@ -124,8 +124,8 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
                     json_panel = result_panel("json")
             json_out = [run, json_stop] + [json_panel[name] for name in PANEL_OUTPUTS[2:]]
             example.change(lambda name: examples.get(name, ""), example, editor, **private)
-            run.click(page.run_json, editor, json_out, show_progress="hidden", **private)
-            json_stop.click(page.stop("json"), None, json_stop, show_progress="hidden", **private)
+            run.click(page.run_json, editor, json_out, **private)
+            json_stop.click(page.stop("json"), None, json_stop, **private)
 
         with gr.Tab("Health", elem_id="health-tab"):
             refresh = gr.Button("Refresh", size="sm", elem_id="health-refresh")
