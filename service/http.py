@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import gradio_compat
 from service.guard import BodyGuard
+from service.progress import ACTIVITIES
 from service.results import dumps, failure
 from service.uploads import upload_root
 from service.worker import Worker
@@ -145,8 +146,6 @@ def progress_bridge(progress: Any) -> Callable[[dict[str, Any]], None]:
     its ``detail`` (``"fold 2 of 5"``). ``gr.Progress`` finds its event through context
     variables, so the update is scheduled on the event loop inside the handler's own context.
     """
-    from service.progress import ACTIVITIES
-
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
 

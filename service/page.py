@@ -27,6 +27,7 @@ from service.preview import UploadPreview, UploadProblem, inline_limit_bytes, in
 from service.progress import JobProgress, clock
 from service.render import ResultFiles, View, render
 from service.results import dumps
+from service.uploads import UploadRefused, upload_root, uploaded_file
 from service.worker import Worker
 
 __all__ = ["PANEL_OUTPUTS", "Page", "TICK_SECONDS"]
@@ -79,9 +80,10 @@ class Page:
         return preview, text
 
     def _key(self, path: str) -> tuple[str, int, float] | None:
+        """A cache key for an upload: checked as an upload first, never opened (read_upload does that)."""
         try:
-            info = os.stat(path)  # only a cache key: the file is opened through read_upload alone
-        except OSError:
+            info = os.stat(uploaded_file(path, upload_root()))
+        except (UploadRefused, OSError):
             return None
         return (path, info.st_size, info.st_mtime)
 
