@@ -208,12 +208,14 @@ def _failure(env: dict[str, Any]) -> tuple[str, str]:
     else:
         heading = f"### Failed: {_FAILURES.get(code, 'the run did not complete')}"
     lines = [heading, "", f"`{code.replace('`', '')[:60]}` · {_md(message)}"]
-    problems = details.get("problems") or []
+    problems = [p for p in details.get("problems") or [] if isinstance(p, dict)]
     if len(problems) > 1:
-        lines += ["", "**Problems:**"] + [
-            f"- {_md(str(p.get('field') or ''))} {_md(plain(p.get('message'))[0])}".strip() for p in problems[:20]
-            if isinstance(p, dict)
-        ]
+        head = message.split(":", 1)[0] if re.search(r"\(\d+ problems\):", message) else message
+        lines = [heading, "", f"`{code.replace('`', '')[:60]}` · {_md(head)}:", ""]
+        for p in problems[:20]:
+            where = str(p.get("field") or "").removeprefix("config.")
+            text = plain(p.get("message"))[0]
+            lines.append(f"- {_md(where) + ': ' if where else ''}{_md(text[:1].lower() + text[1:])}")
     limit = details.get("limit")
     if isinstance(limit, dict) and limit.get("name"):
         unit = f" {limit['unit']}" if limit.get("unit") else ""
@@ -224,14 +226,14 @@ def _failure(env: dict[str, Any]) -> tuple[str, str]:
         field_ = f", field {_code(details['field'])}" if details.get("field") else ""
         more.append(f"**Step:** node {_code(node)}{field_}")
     if len(problems) > 1:
-        more += ["**Problems by node:**"] + [f"- {_code(p.get('nodeId') or '?')} {_md(str(p.get('field') or ''))}"
-                                              for p in problems[:20] if isinstance(p, dict)]
+        more.append("\n".join(["**Problems by node:**", ""] + [
+            f"- {_code(p.get('nodeId') or '?')} {_md(str(p.get('field') or ''))}" for p in problems[:20]]))
     usage = details.get("usage")
     if isinstance(usage, dict):
         more.append(f"**Resources used:** {_usage_md(usage)}")
     tail = details.get("logTail")
     if tail:
-        more += ["**Log tail:**", "```", str(tail)[-3000:], "```"]
+        more.append("\n".join(["**Log tail:**", "```", str(tail)[-3000:].replace("```", "'''"), "```"]))
     return "\n".join(lines), "\n\n".join(more)
 
 
