@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ROOT", "Server", "call_predict", "free_port", "start_server", "stop_server"]
+__all__ = ["ROOT", "Server", "call_predict", "free_port", "spawn_server", "start_server", "stop_server", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,10 +62,15 @@ class Server:
         return out
 
 
-def start_server(
-    limits: str | None, workdir: Path | None = None, *, extra_env: dict[str, str] | None = None, timeout: float = 180
+def spawn_server(
+    limits: str | None, workdir: Path | None = None, *, extra_env: dict[str, str] | None = None
 ) -> Server:
-    """``python app.py`` on a free loopback port with ``limits`` (TOML text; None = the repo's file)."""
+    """Start ``python app.py`` on a free loopback port and return at once (see :func:`wait_ready`).
+
+    ``limits`` is TOML text (None = the repo's file). Starting is mostly the Gradio import, the
+    template's preload and the start-up self-check, so a caller that needs a server later can
+    spawn it early and wait for it when it is needed.
+    """
     workdir = workdir or Path(tempfile.mkdtemp(prefix="worker-"))
     env = {
         **os.environ,
@@ -83,25 +88,44 @@ def start_server(
     log = workdir / "server.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    return Server(f"http://127.0.0.1:{port}", proc, log)
+
+
+def wait_ready(server: Server, timeout: float = 300) -> Server:
+    """Wait until a spawned server answers ``/health``; kill it and raise if it exits or never does.
+
+    The timeout only bounds a server that hangs: a start takes ~10 s on an idle 2-CPU machine and
+    several times that on a busy one, so it is generous.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return Server(url, proc, log)
+            if httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
+                return server
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"server did not answer /health within {timeout} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError(f"server did not answer /health within {timeout} s:\n{server.log.read_text()[-3000:]}")
 
 
-def stop_server(server: Server) -> None:
+def start_server(
+    limits: str | None, workdir: Path | None = None, *, extra_env: dict[str, str] | None = None, timeout: float = 300
+) -> Server:
+    """``python app.py`` on a free loopback port with ``limits`` (TOML text; None = the repo's file),
+    answering ``/health`` when this returns."""
+    return wait_ready(spawn_server(limits, workdir, extra_env=extra_env), timeout)
+
+
+def stop_server(server: Server, timeout: float = 60) -> None:
+    """SIGTERM, then SIGKILL if the server has not exited within ``timeout`` seconds."""
+    if server.proc.poll() is not None:
+        return
     server.proc.terminate()
     try:
-        server.proc.wait(timeout=20)
+        server.proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         server.proc.kill()
         server.proc.wait()

@@ -1,53 +1,26 @@
-"""A real server (``python app.py`` on a free loopback port) with small limits and fault injection."""
+"""The app's real servers (tests/servers.py) and the backend's exchange, step by step.
+
+``shared_server`` (tests/conftest.py: the shipped limits, fault injection on) serves every test
+that only needs a working server; ``idle_server`` is the one-slot server (one slot, one place in
+line, an 8 s deadline) for the admission, deadline and misbehaving-job tests, idle when they start.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from bench.loopback import ROOT, Server, start_server, stop_server  # noqa: F401 (re-exported to the tests)
-
-# One slot and one place in line make "busy" and "deadline_exceeded" easy to provoke. The job's wall
-# clock is above the request deadline, and a 2 s kill grace keeps a SIGTERM-ignoring job's slot
-# past the deadline of a request that waits behind it.
-TEST_LIMITS = """
-[job]
-wall_clock_seconds = 20
-cpu_seconds = 30
-memory_mb = 300
-max_processes = 48
-threads = 1
-
-[queue]
-max_concurrent_jobs = 1
-max_waiting = 1
-request_deadline_seconds = 8
-
-[guards]
-kill_grace_seconds = 2
-
-[testing]
-fault_injection = true
-"""
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(TEST_LIMITS, tmp_path_factory.mktemp("app-server"))
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
+from tests.servers import ONE_SLOT_LIMITS  # noqa: F401 (the one-slot server's limits, for reference)
 
 
 @pytest.fixture
-def idle_server(server: Server) -> Server:
-    server.wait_idle()
-    return server
+def idle_server(one_slot_server: Server) -> Server:
+    one_slot_server.wait_idle()
+    return one_slot_server
 
 
 def backend_call(url: str, body: str, *, prefix: str = "", timeout: float = 300) -> dict[str, Any] | None:

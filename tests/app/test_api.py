@@ -70,9 +70,9 @@ def wait_for(predicate: Any, timeout: float = 20) -> None:
     raise AssertionError("condition not reached")
 
 
-def test_backend_exchange_on_the_legacy_path_returns_a_completed_iris_result(idle_server: Server) -> None:
+def test_backend_exchange_on_the_legacy_path_returns_a_completed_iris_result(shared_server: Server) -> None:
     """POST /call/predict then the SSE stream, parsed exactly like the backend: a completed result."""
-    answer = backend_call(idle_server.url, example("iris_random_forest"))
+    answer = backend_call(shared_server.url, example("iris_random_forest"))
     assert answer is not None
     assert answer["status"] == "completed", answer
     results = answer["results"]
@@ -81,21 +81,21 @@ def test_backend_exchange_on_the_legacy_path_returns_a_completed_iris_result(idl
     assert all(isinstance(m["value"], (int, float)) for m in results["metrics"])
 
 
-def test_backend_exchange_on_the_gradio_api_path_returns_the_same_result(idle_server: Server) -> None:
-    legacy = backend_call(idle_server.url, example("iris_random_forest"))
-    current = backend_call(idle_server.url, example("iris_random_forest"), prefix="/gradio_api")
+def test_backend_exchange_on_the_gradio_api_path_returns_the_same_result(shared_server: Server) -> None:
+    legacy = backend_call(shared_server.url, example("iris_random_forest"))
+    current = backend_call(shared_server.url, example("iris_random_forest"), prefix="/gradio_api")
     assert legacy is not None and current is not None
     assert current["status"] == legacy["status"] == "completed"
     assert current["results"]["metrics"] == legacy["results"]["metrics"]
 
 
-def test_legacy_and_current_paths_stream_the_same_bytes_without_redirect(idle_server: Server) -> None:
+def test_legacy_and_current_paths_stream_the_same_bytes_without_redirect(shared_server: Server) -> None:
     streams = []
     with httpx.Client(timeout=60, follow_redirects=False) as client:
         for prefix in ("", "/gradio_api"):
-            submit = client.post(f"{idle_server.url}{prefix}/call/predict", json={"data": ["not json"]})
+            submit = client.post(f"{shared_server.url}{prefix}/call/predict", json={"data": ["not json"]})
             assert submit.status_code == 200 and "location" not in submit.headers
-            stream = client.get(f"{idle_server.url}{prefix}/call/predict/{submit.json()['event_id']}")
+            stream = client.get(f"{shared_server.url}{prefix}/call/predict/{submit.json()['event_id']}")
             assert stream.status_code == 200 and "location" not in stream.headers
             assert stream.headers["content-type"].startswith("text/event-stream")
             streams.append(stream.content)
@@ -103,8 +103,8 @@ def test_legacy_and_current_paths_stream_the_same_bytes_without_redirect(idle_se
     assert streams[0].startswith(b"event: complete\ndata: [")
 
 
-def test_gradio_client_predict_works(idle_server: Server) -> None:
-    client = Client(idle_server.url, verbose=False)
+def test_gradio_client_predict_works(shared_server: Server) -> None:
+    client = Client(shared_server.url, verbose=False)
     text = client.predict(example("iris_random_forest"), api_name="/predict")
     assert isinstance(text, str)
     assert json.loads(text)["status"] == "completed"
@@ -123,18 +123,18 @@ def test_gradio_client_predict_works(idle_server: Server) -> None:
         ('{"nodes": "x"}', "must be a list"),
     ],
 )
-def test_malformed_requests_get_invalid_request(idle_server: Server, body: str, needle: str) -> None:
-    answer = backend_call(idle_server.url, body)
+def test_malformed_requests_get_invalid_request(shared_server: Server, body: str, needle: str) -> None:
+    answer = backend_call(shared_server.url, body)
     assert answer is not None
     assert answer["status"] == "failed"
     assert answer["errorCode"] == "invalid_request"
     assert needle in answer["error"]
 
 
-def test_a_json_object_instead_of_a_string_is_accepted(idle_server: Server) -> None:
+def test_a_json_object_instead_of_a_string_is_accepted(shared_server: Server) -> None:
     with httpx.Client(timeout=120) as client:
-        event_id = client.post(f"{idle_server.url}/call/predict", json={"data": [json.loads(example("iris_random_forest"))]}).json()["event_id"]
-        text = client.get(f"{idle_server.url}/call/predict/{event_id}").text
+        event_id = client.post(f"{shared_server.url}/call/predict", json={"data": [json.loads(example("iris_random_forest"))]}).json()["event_id"]
+        text = client.get(f"{shared_server.url}/call/predict/{event_id}").text
     data = json.loads(next(line[6:] for line in text.split("\n") if line.startswith("data: ")))
     assert json.loads(data[0])["status"] == "completed"
 
@@ -205,10 +205,11 @@ def test_a_misbehaving_job_is_answered_with_its_code_and_the_server_keeps_servin
     assert after is not None and after["status"] == "completed"
 
 
-def test_every_request_writes_one_structured_log_line(idle_server: Server) -> None:
-    before = len(idle_server.log_records())
-    backend_call(idle_server.url, example("iris_random_forest"))
-    records = idle_server.log_records()
+def test_every_request_writes_one_structured_log_line(shared_server: Server) -> None:
+    shared_server.wait_idle()  # no job of an earlier test may log while this one counts
+    before = len(shared_server.log_records())
+    backend_call(shared_server.url, example("iris_random_forest"))
+    records = shared_server.log_records()
     assert len(records) == before + 1
     record = records[-1]
     assert record["code"] == "completed"

@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 
-def test_running_an_example_shows_the_metrics_table_and_a_plot(idle_server: Server) -> None:
+def test_running_an_example_shows_the_metrics_table_and_a_plot(shared_server: Server) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -30,7 +30,7 @@ def test_running_an_example_shows_the_metrics_table_and_a_plot(idle_server: Serv
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(idle_server.url, wait_until="networkidle")
+            page.goto(shared_server.url, wait_until="networkidle")
             page.get_by_role("tab", name="Workflow JSON").click()
             page.locator("#run-workflow").click()
             completed = page.get_by_text("Completed", exact=False)

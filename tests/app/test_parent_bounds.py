@@ -41,6 +41,7 @@ def _real(value: Any, level: int = 1) -> tuple[int, int, int]:
     return (1, level - 1, longest)
 
 
+@pytest.mark.slow  # 300 generated documents
 @settings(max_examples=300, deadline=None)
 @given(_json)
 def test_the_scan_bounds_values_depth_and_strings_of_any_json(value: Any) -> None:
@@ -185,6 +186,7 @@ def test_a_refusal_echoes_a_cut_path(upload_dir: Path) -> None:
 # -- Gradio internals ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # imports Gradio (~5 s)
 def test_the_installed_gradio_has_every_internal_the_worker_uses() -> None:
     import gradio as gr
 
@@ -196,6 +198,7 @@ def test_the_installed_gradio_has_every_internal_the_worker_uses() -> None:
     gradio_compat.check_compatible(blocks)  # raises GradioIncompatible, naming what moved
 
 
+@pytest.mark.slow  # imports Gradio (~5 s)
 def test_session_state_keeps_no_large_value() -> None:
     import gradio as gr
     from gradio.state_holder import StateHolder

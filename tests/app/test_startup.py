@@ -1,4 +1,8 @@
-"""Start-up: an invalid limits file stops the app with the ConfigError message; address rules."""
+"""Start-up: an invalid limits file stops the app with the ConfigError message; address rules.
+
+``service.http`` imports Gradio (~5 s): it is imported inside the tests that need it, which are
+``slow``, so the fast loop (``-m "not slow"``) never pays for it, not even at collection.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import sys
 
 import pytest
 
-from service.http import server_address
 from tests.app.conftest import ROOT
 
 
+@pytest.mark.slow
 def test_an_invalid_limits_file_stops_start_up_with_the_config_error(tmp_path: pytest.TempPathFactory) -> None:
     limits = tmp_path / "limits.toml"  # type: ignore[operator]
     limits.write_text("[queue]\nmax_concurrent_jobs = 0\nmax_waitting = 3\n")
@@ -23,14 +27,20 @@ def test_an_invalid_limits_file_stops_start_up_with_the_config_error(tmp_path: p
     assert "max_waitting" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_space_binds_all_interfaces_on_7860(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.http import server_address
+
     monkeypatch.setenv("SPACE_ID", "someone/automl-worker")
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     assert server_address() == ("0.0.0.0", 7860)
 
 
+@pytest.mark.slow
 def test_off_a_space_the_gradio_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.http import server_address
+
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
@@ -40,6 +50,7 @@ def test_off_a_space_the_gradio_variables_are_honoured(monkeypatch: pytest.Monke
     assert server_address() == ("0.0.0.0", 8123)
 
 
+@pytest.mark.slow
 @pytest.mark.network_server
 def test_sigterm_stops_the_server_and_removes_its_temp_dirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A Space restarting sends SIGTERM: the sandbox is closed, and nothing of it stays in TMPDIR."""

@@ -128,6 +128,7 @@ def test_the_base_workflow_trains() -> None:
     assert answer["status"] == "completed", answer.get("error")
 
 
+@pytest.mark.slow  # a sweep: every field x every hostile string, ~250 engine runs
 @pytest.mark.parametrize("field, path, variant", FIELD_CASES, ids=[f"{f}-{v}" for f, _, v in FIELD_CASES])
 def test_an_adversarial_string_in_any_field_gets_a_bounded_coded_answer(field: str, path: tuple[Any, ...],
                                                                         variant: str) -> None:

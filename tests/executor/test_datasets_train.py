@@ -19,6 +19,8 @@ from executor.datasets import catalog, sample_ids
 from sandbox.context import JobContext
 from tests.executor.test_remote_support import LocalServer, limits, server_fixture  # noqa: F401
 
+pytestmark = pytest.mark.slow  # every sample dataset trained end to end
+
 # id -> algorithm, problem type (the first of the sample's problem types)
 ALGORITHMS = {
     "air_passengers": "random_forest",

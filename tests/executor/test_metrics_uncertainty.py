@@ -13,6 +13,8 @@ from executor.metrics import compute_metrics
 from executor.uncertainty import baseline_metrics, confidence_intervals
 from tests.executor.evalkit import make_evaluation
 
+pytestmark = pytest.mark.slow  # bootstrap resampling of trained models
+
 CASES = [
     ("logistic_regression", "classification", "breast_cancer", ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]),
     ("random_forest", "classification", "iris", ["accuracy", "f1", "roc_auc", "matthews_corrcoef"]),

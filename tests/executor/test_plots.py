@@ -122,6 +122,7 @@ def test_keys_are_unique_when_aliases_repeat_a_plot(evals):
     assert [p["key"] for p in plots] == ["residual_plot", "prediction_vs_actual"]
 
 
+@pytest.mark.slow  # draws every plot of every evaluation
 def test_no_pyplot_figures_are_left_open(evals):
     import matplotlib.pyplot as plt
 

@@ -11,6 +11,8 @@ from executor.plots._figure import PlotContext
 from tests.executor.evalkit import make_evaluation
 from tests.executor.test_plots import decode_png
 
+pytestmark = pytest.mark.slow  # SHAP and partial-dependence plots of several trained models
+
 DPI, MAX_ROWS = 60, 150
 
 EVALS = {

@@ -31,6 +31,8 @@ from executor.workbench import Workbench
 from sandbox import JobContext
 from tests.executor import enginekit as kit
 
+pytestmark = pytest.mark.slow  # trains and exports models, then loads them in a fresh interpreter
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_MODULES = ("executor", "sandbox", "service", "tests", "app", "bench")
 

@@ -14,6 +14,8 @@ from executor.limits import OutputLimits
 from executor.results import to_json
 from tests.executor import enginekit as kit
 
+pytestmark = pytest.mark.slow  # every example and the result shape, end to end through the engine (seconds of training)
+
 RESULT_KEYS = {"algorithm", "algorithmName", "problemType", "trainingMode", "trainingTimeSeconds", "hyperparameters",
                "metrics", "plots", "trainSamples", "testSamples", "featuresCount", "creditsUsed", "model_base64",
                "model_path", "warnings", "nodes", "dataset"}

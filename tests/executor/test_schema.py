@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -88,6 +86,8 @@ def test_json_schema_describes_every_node_config() -> None:
     json.dumps(schema)
 
 
-def test_cli_prints_the_json_schema() -> None:
-    out = subprocess.run([sys.executable, "-m", "executor", "schema"], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout)["title"] == "Workflow"
+def test_cli_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    from executor.__main__ import main
+
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "Workflow"

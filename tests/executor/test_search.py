@@ -10,6 +10,8 @@ from executor.search import SEARCH_SPACES
 from sandbox import JobContext
 from tests.executor import enginekit as kit
 
+pytestmark = pytest.mark.slow  # Optuna searches: tens of trainings per test
+
 
 def _search(name: str, **model: object) -> dict:
     wf = kit.example(name)

@@ -7,7 +7,6 @@ result with a known code, and the server keeps answering.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +24,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.network_server,
 ]
-
-LIMITS = """
-[job]
-wall_clock_seconds = 15
-cpu_seconds = 20
-memory_mb = 512
-threads = 1
-
-[queue]
-max_concurrent_jobs = 2
-max_waiting = 16
-request_deadline_seconds = 60
-
-[testing]
-fault_injection = false
-"""
 
 RAW_BODIES = [
     "",
@@ -67,18 +50,16 @@ RAW_BODIES = [
 ]
 UNPASSABLE = [b for b in RAW_BODIES if "\\ud800" in b or "\\udfff" in b]
 MAX_ERROR_BYTES = 1024 * RequestLimits().max_error_kb
-"""[request] max_error_kb (LIMITS leaves the default): no failure answer may be larger, whatever was sent."""
+"""[request] max_error_kb (the shared server keeps the shipped value, the default): no failure answer
+may be larger, whatever was sent."""
 
 
 @pytest.fixture(scope="module")
-def fuzz_server() -> Iterator[str]:
-    from bench.loopback import start_server, stop_server
-
-    server = start_server(LIMITS)
-    try:
-        yield server.url
-    finally:
-        stop_server(server)
+def fuzz_server(shared_server: Any) -> str:
+    """The shared real server (tests/servers.py: shipped limits, a 60 s job wall clock). Fault
+    injection is on there, but tests/fuzz/strategies.py never generates a ``kind`` key, so a node
+    it types ``fault`` is refused (invalid_workflow) like any other broken node."""
+    return shared_server.url
 
 
 def _exchange(url: str, body: str) -> str:

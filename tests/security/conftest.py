@@ -1,7 +1,7 @@
 """Deny-test fixtures and the test-only sabotage switch.
 
-``pytest tests/security --sabotage=GUARD`` turns one guard off *in the test process or in a test
-server started through tests/security/serve.py*, never in product code, so every ``test_deny_*``
+``pytest tests/security --sabotage=GUARD`` turns one guard off *in the test process or in the test
+servers (tests/servers.py)*, never in product code, so every ``test_deny_*``
 of that guard must then fail. ``.ci/sabotage`` runs each guard that way and requires every one of
 its deny tests to fail. The guards and what turning each off means: docs/security.md.
 """
@@ -9,25 +9,19 @@ its deny tests to fail. The guards and what turning each off means: docs/securit
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.security.sabotage import GUARDS, server_env
+from bench.loopback import Server
+from tests.security.sabotage import GUARDS
+from tests.servers import CAPS, CAPS_SABOTAGED, OPERATOR_TOKEN, SECRETS, UNREAD_SECONDS  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SECRETS = {
-    "HF_TOKEN": "hf_denytest_4f1c9a7e2b",
-    "PLATFORM_DB_PASSWORD": "pw_denytest_9d03e6b1",
-}
-"""Secrets put into the parent's environment; no job may see a key or a value of them."""
-
-# Small request caps so the cap tests send small bodies; --sabotage=caps raises them out of reach.
-CAPS = {"max_request_kb": 64, "max_nodes": 16, "max_depth": 16}
-CAPS_SABOTAGED = {"max_request_kb": 1_000_000, "max_nodes": 1_000_000, "max_depth": 1_000_000}
+# SECRETS: in the shared server's environment; no job may see a key or a value of them.
+# CAPS: the one-slot server's small request caps, so the cap tests send small bodies;
+# --sabotage=caps raises them out of reach (CAPS_SABOTAGED). See tests/servers.py.
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,10 +43,6 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def sabotage(request: pytest.FixtureRequest) -> str | None:
     """The guard turned off for this run (``--sabotage``), or None."""
     return request.config.getoption("--sabotage", default=None)
-
-
-
-
 
 
 def limits_toml(*, caps: dict[str, int], fault_injection: bool) -> str:
@@ -78,48 +68,28 @@ fault_injection = {"true" if fault_injection else "false"}
 
 
 @pytest.fixture(scope="session")
-def security_server(sabotage: str | None) -> Iterator[str]:
-    """A real server on loopback, holding SECRETS in its environment, with fault injection on.
-
-    The --sabotage guard (if any) reaches the server process, its sandbox template and its jobs
-    through the sitecustomize hook in tests/security/boot (see sabotage.server_env).
-    """
-    from bench.loopback import start_server, stop_server
-
-    caps = CAPS_SABOTAGED if sabotage == "caps" else CAPS
-    env = {**SECRETS, **server_env(sabotage)}
-    server = start_server(limits_toml(caps=caps, fault_injection=True), extra_env=env)
-    try:
-        yield server.url
-    finally:
-        stop_server(server)
-
-
-UNREAD_SECONDS = 3
-"""[server] unread_result_seconds of the hostile server (short, so a test can wait it out)."""
-
-OPERATOR_TOKEN = "op_denytest_7a1e0c55"
-"""The operator's /health token in the hostile server's environment (WORKER_HEALTH_TOKEN)."""
+def security_server(shared_server: Server) -> str:
+    """The URL of the shared real server (tests/servers.py): SECRETS in its environment, fault
+    injection on. The --sabotage guard (if any) reaches the server process, its sandbox template and
+    its jobs through the sitecustomize hook in tests/security/boot (see sabotage.server_env)."""
+    return shared_server.url
 
 
 @pytest.fixture(scope="session")
-def hostile_server(sabotage: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A real server with the shipped limits.toml (default request caps, as on a Space) plus fault
-    injection, SECRETS and the operator token in its environment, and its own Gradio upload and
+def caps_server(one_slot_server: Server) -> str:
+    """The URL of the one-slot server, whose request caps are CAPS (CAPS_SABOTAGED under
+    --sabotage=caps). Its requests over a cap are refused before they take its one slot."""
+    return one_slot_server.url
+
+
+@pytest.fixture(scope="session")
+def hostile_server(shared_server: Server) -> Server:
+    """The shared real server (tests/servers.py): the shipped limits.toml (default request caps, as
+    on a Space) with fault injection on and a 60 s job wall clock, SECRETS and the operator token in
+    its environment, [server] unread_result_seconds = UNREAD_SECONDS, and its own Gradio upload and
     cache folder (``server.gradio_dir``), for the parent-hardening deny tests.
     """
-    from bench.loopback import start_server, stop_server
-
-    limits = (ROOT / "limits.toml").read_text().replace("fault_injection = false", "fault_injection = true")
-    limits = limits.replace("unread_result_seconds = 60", f"unread_result_seconds = {UNREAD_SECONDS}")
-    gradio_dir = tmp_path_factory.mktemp("gradio")
-    env = {**SECRETS, **server_env(sabotage), "GRADIO_TEMP_DIR": str(gradio_dir), "WORKER_HEALTH_TOKEN": OPERATOR_TOKEN}
-    server = start_server(limits, extra_env=env)
-    server.gradio_dir = gradio_dir  # type: ignore[attr-defined]
-    try:
-        yield server
-    finally:
-        stop_server(server)
+    return shared_server
 
 
 @pytest.fixture

@@ -111,19 +111,19 @@ def _submit_object(body: dict[str, Any], sabotage: str | None) -> dict[str, Any]
 @pytest.mark.slow
 @pytest.mark.network_server
 @pytest.mark.parametrize("limit", sorted(CASES))
-def test_deny_caps_over_cap_request_is_refused_over_http(security_server: str, limit: str) -> None:
+def test_deny_caps_over_cap_request_is_refused_over_http(caps_server: str, limit: str) -> None:
     from bench.loopback import call_predict
 
-    answer = call_predict(security_server, CASES[limit](), timeout=120)
+    answer = call_predict(caps_server, CASES[limit](), timeout=120)
     assert answer is not None, "no answer"
     _assert_refused(answer, limit)
 
 
 @pytest.mark.slow
 @pytest.mark.network_server
-def test_json_bomb_gets_a_coded_refusal_over_http(security_server: str) -> None:
+def test_json_bomb_gets_a_coded_refusal_over_http(caps_server: str) -> None:
     from bench.loopback import call_predict
 
-    answer = call_predict(security_server, _json_bomb(), timeout=120)
+    answer = call_predict(caps_server, _json_bomb(), timeout=120)
     assert answer is not None, "no answer"
     assert answer.get("errorCode") == "invalid_request", answer

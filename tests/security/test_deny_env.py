@@ -64,6 +64,7 @@ print("RESULT " + json.dumps(out.to_dict() | {"value": out.value}))
 """
 
 
+@pytest.mark.slow  # a parent stand-in in a subprocess, with a sandbox
 def test_deny_env_no_process_environment_readable_by_a_job_holds_a_secret(sabotage: str | None) -> None:
     """The parent (like app.py) got the secrets in its initial environment; a job scans /proc for them.
 

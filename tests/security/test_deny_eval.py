@@ -207,6 +207,7 @@ def test_shell_metacharacters_in_config_values_run_nothing(
     check_envelope(answer)
 
 
+@pytest.mark.slow  # starts a sandbox
 def test_deny_eval_attack_through_the_sandbox_runs_nothing(marker_dir: Path, sabotage: str | None) -> None:
     """The same attack in a real sandbox child (the sabotage is applied inside the child)."""
     from sandbox import GuardLimits, JobLimits, Sandbox

@@ -61,6 +61,7 @@ def _assert_refused(answer: Any) -> None:
     assert "hidden_layer_sizes" in answer["error"], answer["error"]
 
 
+@pytest.mark.slow  # starts a sandbox
 def test_deny_redos_attack_in_a_sandbox_child_is_refused(sabotage: str | None) -> None:
     """The engine in a real sandbox child (the sabotage is applied inside the child)."""
     from sandbox import GuardLimits, JobLimits, Sandbox

@@ -1,0 +1,77 @@
+"""Session-wide: the shared real server, the lazy start of every real server, the ``slow`` marker policy.
+
+``python -m pytest`` runs everything; ``python -m pytest -m "not slow"`` is the fast inner loop
+(unit tests of the engine, the service, the parsers and the config: no server, no sandbox, no
+subprocess). A test is ``slow`` when it is marked so in its file, or here when it uses a fixture
+that starts a server or a sandbox, or lives in a tests/sandbox module that starts sandboxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.loopback import Server
+from tests.servers import LAZY, ONE_SLOT, SHARED
+
+SERVER_FIXTURES = frozenset({"shared_server", "one_slot_server"})
+"""Fixtures that start (or share) a real ``python app.py`` (fixtures built on them, like tests/security's
+``hostile_server``, count too): their tests are ``slow`` and ``network_server``."""
+
+SANDBOX_FIXTURES = frozenset({"sandbox", "engine_sandbox", "sb"})
+"""Fixtures that start a warm sandbox template (a process preloading numpy, scikit-learn...)."""
+
+FAST_SANDBOX_MODULES = frozenset({"test_errors.py", "test_plan.py"})
+"""tests/sandbox modules whose tests start no process; every other module there starts sandboxes
+(a template and a job child per test or per module) and is ``slow`` as a whole."""
+
+_SANDBOX_DIR = Path(__file__).resolve().parent / "sandbox"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects on the markers added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        path = Path(str(item.path))
+        if names & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.network_server)
+        elif names & SANDBOX_FIXTURES or (path.parent == _SANDBOX_DIR and path.name not in FAST_SANDBOX_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Spawn each real server the selected tests need now, so its start overlaps the tests before
+    its first user; none is started when no selected test needs it."""
+    if session.config.option.collectonly:
+        return
+    for name, lazy in LAZY.items():
+        if any(name in getattr(item, "fixturenames", ()) for item in session.items):
+            lazy.spawn(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for lazy in LAZY.values():
+        lazy.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The one real server for every test that needs no limits of its own (see tests/servers.py).
+
+    Tests must leave it as they found it: idle (``wait_idle`` before a test that needs both slots),
+    and never stopped or killed (a test that kills its server starts its own).
+    """
+    server = SHARED.get(request.config)
+    assert SHARED.spec is not None
+    server.gradio_dir = Path(SHARED.spec.env["GRADIO_TEMP_DIR"])  # type: ignore[attr-defined]
+    yield server
+
+
+@pytest.fixture(scope="session")
+def one_slot_server(request: pytest.FixtureRequest) -> Server:
+    """The real server with small limits (one slot, one place in line, 8 s deadline, small request
+    caps; tests/servers.py). Its tests start from an idle server: use ``wait_idle``."""
+    return ONE_SLOT.get(request.config)
