@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from .confine import prepare as prepare_confinement
 from .linux import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl, read_proc_status
 from .runner import run_spare
 from .threadpools import scan_thread_pools
@@ -56,6 +57,7 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
         except BaseException as exc:  # report every failure: a silent preload error costs every job
             failed[name] = f"{type(exc).__name__}: {exc}"
     scan_thread_pools()
+    prepare_confinement()  # kernel probe, Python trees, seccomp filter: once, not per job
     gc.collect()
     gc.freeze()  # keep imported objects out of the collector so forks share their pages
     ready = {

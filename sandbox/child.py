@@ -3,7 +3,8 @@
     runner ──fork──▶ child ── warm_up (optional, see warmup.py) ── await_spec(go pipe)
                        │ JobSpec.decode (the spec's only decode in this process)
                        │ enter: setsid, name, pdeathsig, stdio → log pipe, signals, cwd/env/TMPDIR,
-                       │        cgroup, rlimits (spec.plan), thread caps, no privileges
+                       │        cgroup, rlimits (spec.plan), thread caps, no privileges,
+                       │        confinement (confine.py: Landlock, seccomp)
                        │ target(payload, ctx)
                        └─▶ result pipe: baseline, events, then a result (header + JSON) or an error
 
@@ -27,6 +28,7 @@ from typing import Any, NoReturn
 import orjson
 import psutil
 
+from . import confine
 from .context import JobContext
 from .errors import ErrorCode, limit_error
 from .linux import (
@@ -133,6 +135,7 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     if not drop_privileges():
         raise OSError(last_errno(), "capset failed: the job would keep its capabilities")
     payload = orjson.loads((tmpdir / spec.payload_file).read_bytes())
+    confine.apply(spec.guards, tmpdir)  # last: Landlock and seccomp need no_new_privs
     budget = spec.plan.budget_seconds
     ctx = JobContext(
         job_id=spec.job_id,

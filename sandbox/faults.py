@@ -43,11 +43,21 @@ FAULT_PARAMS: dict[str, dict[str, type]] = {
     "stdout_flood": {"mb": float},
     "close_result_channel": {},
     "report_env": {},
+    "probe_read": {"path": str},
+    "probe_list": {"path": str},
+    "probe_write": {"path": str},
+    "probe_connect": {"port": int},
+    "probe_bind": {},
+    "probe_signal": {"pid": int},
+    "probe_ptrace": {"pid": int},
+    "probe_netlink": {},
 }
 """Every fault kind and its parameters (all optional, with defaults in :func:`run_fault`)."""
 
 _NEEDS_SANDBOX = {"segfault", "abort", "exit", "fork_bomb", "thread_bomb", "orphan", "close_result_channel",
-                  "ignore_sigterm", "allocate", "busy_loop", "stdout_flood", "huge_result", "write_file"}
+                  "ignore_sigterm", "allocate", "busy_loop", "stdout_flood", "huge_result", "write_file",
+                 "probe_read", "probe_list", "probe_write", "probe_connect", "probe_bind", "probe_signal",
+                 "probe_ptrace", "probe_netlink"}
 
 
 class FaultError(ValueError):
@@ -211,6 +221,86 @@ def _report_env(ctx: JobContext, **_: Any) -> dict[str, Any]:
     return {"env_keys": sorted(os.environ)}
 
 
+# -- confinement probes: each tries one thing a confined job must not do, and reports whether it could
+
+
+def _attempt(action: Any) -> dict[str, Any]:
+    """``{"allowed": True, "got": ...}`` when ``action`` succeeded, else the error that refused it."""
+    try:
+        got = action()
+    except OSError as exc:
+        return {"allowed": False, "errno": exc.errno, "error": f"{type(exc).__name__}: {exc.strerror}"}
+    return {"allowed": True, "got": got}
+
+
+def _probe_read(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def read() -> str:
+        with open(str(params.get("path", "")), "rb") as fh:
+            return fh.read(64).decode("utf-8", "replace")
+
+    return _attempt(read)
+
+
+def _probe_list(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    return _attempt(lambda: sorted(os.listdir(str(params.get("path", ""))))[:50])
+
+
+def _probe_write(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def write() -> int:
+        with open(str(params.get("path", "")), "wb") as fh:
+            return fh.write(b"written by a job")
+
+    return _attempt(write)
+
+
+def _probe_connect(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    import socket
+
+    def connect() -> str:
+        with socket.create_connection(("127.0.0.1", int(params.get("port", 0))), timeout=2):
+            return "connected"
+
+    return _attempt(connect)
+
+
+def _probe_bind(ctx: JobContext, **_: Any) -> dict[str, Any]:
+    import socket
+
+    def bind() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    return _attempt(bind)
+
+
+def _probe_signal(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    return _attempt(lambda: os.kill(int(params.get("pid", 0)), 0) or "signalled")  # signal 0: checks only
+
+
+def _probe_ptrace(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def attach() -> str:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pid = int(params.get("pid", 0))
+        if libc.ptrace(16, pid, None, None) != 0:  # PTRACE_ATTACH
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+        return "attached"
+
+    return _attempt(attach)
+
+
+def _probe_netlink(ctx: JobContext, **_: Any) -> dict[str, Any]:
+    import socket
+
+    def open_netlink() -> str:
+        socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).close()
+        return "opened"
+
+    return _attempt(open_netlink)
+
+
 _FAULTS = {
     "sleep": _sleep,
     "busy_loop": _busy_loop,
@@ -228,4 +318,12 @@ _FAULTS = {
     "stdout_flood": _stdout_flood,
     "close_result_channel": _close_result_channel,
     "report_env": _report_env,
+    "probe_read": _probe_read,
+    "probe_list": _probe_list,
+    "probe_write": _probe_write,
+    "probe_connect": _probe_connect,
+    "probe_bind": _probe_bind,
+    "probe_signal": _probe_signal,
+    "probe_ptrace": _probe_ptrace,
+    "probe_netlink": _probe_netlink,
 }

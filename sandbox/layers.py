@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import confine
 from .container import ContainerInfo
 from .plan import LimitPlan
 
@@ -25,6 +26,7 @@ _ORDER = (
     "setsid_process_group", "subreaper_cleanup", "env_allowlist", "no_privileges", "private_tmpdir",
     "rlimit_data", "rlimit_as", "rlimit_cpu", "rlimit_fsize", "rlimit_nproc", "rlimit_core",
     "watchdog_memory", "watchdog_tasks", "wall_clock", "cgroup_memory", "thread_caps", "result_cap",
+    *confine.LAYERS,
 )
 """The order the layers act in (and are reported in)."""
 
@@ -37,5 +39,6 @@ def guard_layers(plan: LimitPlan, container: ContainerInfo, *, threads: int) -> 
         layers["cgroup_memory"] = (
             False, "inactive: no writable cgroup v2 with the memory controller (normal in Docker / on a Space)"
         )
+    layers.update(confine.status(plan.guards))
     layers["thread_caps"] = (True, f"BLAS/OpenMP/XGBoost/joblib capped at {threads} thread(s)")
     return [{"name": name, "active": layers[name][0], "detail": layers[name][1]} for name in _ORDER]

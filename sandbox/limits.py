@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FROZEN", "GuardLimits", "JobLimits"]
+__all__ = ["FROZEN", "GuardLimits", "GuardMode", "JobLimits"]
+
+GuardMode = Literal["auto", "require", "off"]
+"""A confinement layer's switch: on where the kernel allows, refuse to run without it, or off."""
 
 FROZEN = ConfigDict(extra="forbid", frozen=True, strict=True)
 """The model config of every limits table: unknown keys refused, values never coerced, never mutated."""
@@ -51,3 +56,17 @@ class GuardLimits(BaseModel):
     template_start_seconds: float = Field(120, gt=0)
     """Seconds the template may take to start."""
 
+    landlock_fs: GuardMode = "auto"
+    """Landlock filesystem rules: a job writes only in its own dir and reads only what it needs."""
+    landlock_net: GuardMode = "off"
+    """Landlock TCP rules (ABI >= 4): no bind, connect only to ``connect_ports``."""
+    landlock_scopes: GuardMode = "auto"
+    """Landlock scopes (ABI >= 6): signals and abstract unix sockets only within the job's domain."""
+    seccomp: GuardMode = "auto"
+    """seccomp filter (libseccomp): ptrace, mount, unshare, keyrings, bpf, odd socket families -> EPERM."""
+    confine_read_paths: list[str] = []
+    """Extra paths jobs may read under landlock_fs (e.g. a shared ``[download] cache_dir``)."""
+    confine_write_paths: list[str] = []
+    """Extra paths jobs may write under landlock_fs."""
+    connect_ports: list[int] = [80, 443]
+    """TCP ports jobs may connect to under landlock_net."""

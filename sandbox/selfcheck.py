@@ -9,10 +9,12 @@ is reported loudly (``ok: false``) so the operator sees it on /health.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import confine
 from .supervisor import Sandbox
 
 __all__ = ["Probe", "PROBES", "run_self_check"]
@@ -41,6 +43,11 @@ PROBES = [
     Probe("crash", {"kind": "segfault"}, {}, "crashed"),
     Probe("orphan_cleanup", {"kind": "orphan", "seconds": 30}, {}, None),
     Probe("env_scrubbed", {"kind": "report_env"}, {}, None),
+    # confinement: the job completes and reports that the kernel refused (skipped where the layer is off)
+    Probe("landlock_fs", {"kind": "probe_list", "path": tempfile.gettempdir()}, {}, None),
+    Probe("landlock_net", {"kind": "probe_bind"}, {}, None),
+    Probe("landlock_scopes", {"kind": "probe_signal", "pid": 0}, {}, None),  # pid 0 = the parent's pid
+    Probe("seccomp", {"kind": "probe_netlink"}, {}, None),
 ]
 
 
@@ -65,19 +72,32 @@ def _env_detail(sb: Sandbox, value: Any) -> tuple[bool, str]:
     return True, f"the job saw only its {len(keys)} allow-listed variables"
 
 
+def _denied_detail(value: Any) -> tuple[bool, str]:
+    if isinstance(value, dict) and value.get("allowed") is False:
+        return True, f"refused by the kernel: {value.get('error')}"
+    return False, f"the job was NOT refused: {value!r}"
+
+
 def run_self_check(sb: Sandbox) -> list[ProbeResult]:
     """Run every probe; never raises."""
     results = []
+    layers = confine.status(sb.guards)
     os.environ[_SECRET_PROBE] = "must-not-reach-jobs"
     try:
         for probe in PROBES:
+            if probe.name in layers and not layers[probe.name][0]:
+                results.append(ProbeResult(probe.name, None, None, True, 0.0, f"skipped: {layers[probe.name][1]}"))
+                continue
+            fault = {**probe.fault, "pid": os.getpid()} if probe.fault.get("pid") == 0 else probe.fault
             limits = sb.job.model_copy(update={"wall_clock_seconds": 10.0, "cpu_seconds": 10, **probe.limits})
             started = time.monotonic()
-            outcome = sb.run("sandbox.faults:target", probe.fault, limits=limits)
+            outcome = sb.run("sandbox.faults:target", fault, limits=limits)
             ok = outcome.code == probe.expected
             detail = outcome.message
             if ok and probe.name == "env_scrubbed":
                 ok, detail = _env_detail(sb, outcome.value)
+            if ok and probe.name in layers:
+                ok, detail = _denied_detail(outcome.value)
             if ok and probe.name == "orphan_cleanup":
                 ok = outcome.usage.processes_killed >= 1
                 detail = f"{outcome.usage.processes_killed} leftover process(es) killed"

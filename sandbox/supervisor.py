@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import confine as confine_mod
 from . import container as container_mod
 from .errors import ErrorCode
 from .job import Job
@@ -116,6 +117,7 @@ class Sandbox:
         Also makes this (the parent) process non-dumpable, so a job, which runs as the same user,
         cannot read the parent's environment (HF_TOKEN...) from ``/proc/<pid>/environ``.
         """
+        confine_mod.require(self.guards)  # a layer set to "require" that the kernel cannot give
         make_non_dumpable()
         # A parent killed with SIGKILL (or by the OOM killer) could not remove its root: the dirs
         # of dead owners go now. Ours names us as its owner so the next start can tell.

@@ -33,6 +33,7 @@ GUARDS: dict[str, str] = {
     "parse": "request bodies are JSON only, scanned before decoding, decoded off the event loop",
     "echo": "errors are bounded (problems, echoed strings, size) and Gradio keeps no large session values",
     "health": "the public /health carries counts, codes, timings and node types only",
+    "confine": "a job reads/writes only its own dir, signals only its own domain, no ptrace/netlink (Landlock, seccomp)",
 }
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,7 +272,18 @@ def _apply(guard: str | None) -> list[str]:
         import executor.runner  # noqa: F401
 
         return _sabotage_redos()
+    if guard == "confine":
+        return _sabotage_confine()
     return []
+
+
+def _sabotage_confine() -> list[str]:
+    """The job child skips its confinement (no Landlock, no seccomp): applied in the template, so
+    every job child it forks inherits the no-op."""
+    from sandbox import confine
+
+    confine.apply = lambda guards, tmpdir: []
+    return ["sandbox.confine.apply"]
 
 
 # -- parent-side: stale dirs, fd ceiling --------------------------------------------------------

@@ -1,0 +1,160 @@
+"""Job confinement without privileges: Landlock (files, TCP, signals/abstract sockets) and seccomp.
+
+    parent  status(guards)        which layer the kernel allows, for layers()/check/health/start-up
+    child   apply(spec)           after no_new_privs, just before the target: the job's own dir is
+                                  the only writable tree; the Python installation, the project's
+                                  code, the configured read paths and the system paths libraries
+                                  need are readable; nothing else (not other jobs' dirs, not /tmp,
+                                  not Gradio's cache, not the parent's files)
+
+Each layer has a ``[guards]`` mode: ``auto`` (on where the kernel allows), ``require`` (the sandbox
+refuses to start, and a job refuses to run, without it), ``off``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import site
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import landlock, seccomp
+from .limits import GuardLimits
+
+__all__ = ["LAYERS", "ConfineError", "apply", "require", "status"]
+
+LAYERS = ("landlock_fs", "landlock_net", "landlock_scopes", "seccomp")
+
+SYSTEM_READ = (
+    "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt/conda",
+    "/proc", "/sys/fs/cgroup", "/sys/devices/system/cpu", "/sys/devices/system/node",
+    "/dev/urandom", "/dev/random", "/dev/zero",
+)
+"""System paths the libraries read (loader, certificates, timezones, locale, CPU and cgroup counts).
+All of /proc is readable: Landlock's own ptrace rule keeps another domain's /proc/<pid>/fd, mem and
+environ closed, and a magic link into another job's dir still meets the filesystem rules."""
+
+SYSTEM_WRITE = ("/dev/null", "/dev/shm")
+"""Beyond the job's dir: the null device and POSIX semaphores (joblib/loky)."""
+
+
+class ConfineError(OSError):
+    pass
+
+
+@functools.cache
+def _kernel() -> dict[str, Any]:
+    try:
+        abi = landlock.abi()
+    except OSError:
+        abi = 0
+    return {"abi": abi, "seccomp": seccomp.available()}
+
+
+def _why_not(layer: str, kernel: dict[str, Any]) -> str | None:
+    abi = kernel["abi"]
+    if layer == "seccomp":
+        return None if kernel["seccomp"] else "libseccomp.so.2 not found"
+    need = {"landlock_fs": 1, "landlock_net": 4, "landlock_scopes": 6}[layer]
+    if abi < need:
+        return f"the kernel's Landlock ABI is {abi or 'unavailable'}, {need} is needed"
+    return None
+
+
+def _detail(layer: str, guards: GuardLimits) -> str:
+    if layer == "landlock_fs":
+        return "jobs write only in their own dir; read only Python, the project, system paths and " \
+               f"{len(guards.confine_read_paths)} configured path(s): no other job's dir, /tmp or parent files"
+    if layer == "landlock_net":
+        return f"no TCP bind; TCP connect only to ports {sorted(guards.connect_ports)}"
+    if layer == "landlock_scopes":
+        return "jobs signal and reach abstract unix sockets only within their own domain"
+    return "ptrace, process_vm_*, mount, unshare/setns, keyrings, bpf, perf, personality and non-inet/unix " \
+           "sockets answer EPERM"
+
+
+def status(guards: GuardLimits) -> dict[str, tuple[bool, str]]:
+    """Per layer: active or not, and the detail or the reason (the kernel probed now)."""
+    kernel = _kernel()
+    out = {}
+    for layer in LAYERS:
+        mode = getattr(guards, layer)
+        why = _why_not(layer, kernel)
+        if mode == "off":
+            out[layer] = (False, f"off: [guards] {layer} = \"off\"")
+        elif why:
+            out[layer] = (False, f"inactive: {why}")
+        else:
+            out[layer] = (True, _detail(layer, guards))
+    return out
+
+
+def require(guards: GuardLimits) -> None:
+    """Raise ConfineError when a layer set to ``require`` is not available (at start-up)."""
+    kernel = _kernel()
+    missing = [f"{layer} ({why})" for layer in LAYERS
+               if getattr(guards, layer) == "require" and (why := _why_not(layer, kernel))]
+    if missing:
+        raise ConfineError(f"[guards] requires confinement the kernel cannot give: {', '.join(missing)}")
+
+
+@functools.cache
+def _python_tree() -> tuple[str, ...]:
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    try:
+        paths.update(site.getsitepackages())
+        paths.add(site.getusersitepackages())
+    except AttributeError:
+        pass
+    paths.update(p for p in sys.path if p and os.path.isabs(p))
+    return tuple(sorted({os.path.realpath(p) for p in paths}))
+
+
+def _python_paths(tmpdir: Path) -> list[str]:
+    out = []
+    job = str(tmpdir.resolve())
+    for real in _python_tree():
+        # never a tree that holds the job dirs (/, /tmp): only beneath-rules, so that would open all jobs
+        if real == "/" or job == real or job.startswith(real.rstrip("/") + "/"):
+            continue
+        out.append(real)
+    return out
+
+
+def prepare() -> None:
+    """Do the costly parts once, in the template (every job child inherits them): probe the
+    kernel, list the Python trees, compile the seccomp filter."""
+    _kernel()
+    _python_tree()
+    if seccomp.available():
+        seccomp.program()
+
+
+def apply(guards: GuardLimits, tmpdir: Path) -> list[str]:
+    """Confine this process (the job child) as ``guards`` says; the layers applied."""
+    on = {layer: getattr(guards, layer) != "off" for layer in LAYERS}
+    kernel = _kernel()
+    for layer in LAYERS:
+        why = _why_not(layer, kernel)
+        if why and getattr(guards, layer) == "require":
+            raise ConfineError(f"{layer} is required but {why}")
+        if why:
+            on[layer] = False
+    applied = []
+    if on["landlock_fs"] or on["landlock_net"] or on["landlock_scopes"]:
+        rules = landlock.Ruleset(kernel["abi"], fs=on["landlock_fs"], net=on["landlock_net"],
+                                 scopes=on["landlock_scopes"])
+        if on["landlock_fs"]:
+            rules.allow_paths([*SYSTEM_READ, *_python_paths(tmpdir), *guards.confine_read_paths], landlock.FS_READ)
+            rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths],
+                              landlock.FS_WRITE | landlock.IOCTL_DEV)
+        if on["landlock_net"]:
+            rules.allow_connect(guards.connect_ports)
+        rules.restrict_self()
+        applied += [layer for layer in ("landlock_fs", "landlock_net", "landlock_scopes") if on[layer]]
+    if on["seccomp"]:
+        seccomp.apply()
+        applied.append("seccomp")
+    return applied
