@@ -132,8 +132,9 @@ def prepare() -> None:
         seccomp.program()
 
 
-def apply(guards: GuardLimits, tmpdir: Path) -> list[str]:
-    """Confine this process (the job child) as ``guards`` says; the layers applied."""
+def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = None) -> list[str]:
+    """Confine this process (the job child) as ``guards`` says; the layers applied. ``connect_ports``:
+    this job's TCP ports under landlock_net (None = ``guards.connect_ports``)."""
     on = {layer: getattr(guards, layer) != "off" for layer in LAYERS}
     kernel = _kernel()
     for layer in LAYERS:
@@ -151,7 +152,7 @@ def apply(guards: GuardLimits, tmpdir: Path) -> list[str]:
             rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths],
                               landlock.FS_WRITE | landlock.IOCTL_DEV)
         if on["landlock_net"]:
-            rules.allow_connect(guards.connect_ports)
+            rules.allow_connect(guards.connect_ports if connect_ports is None else connect_ports)
         rules.restrict_self()
         applied += [layer for layer in ("landlock_fs", "landlock_net", "landlock_scopes") if on[layer]]
     if on["seccomp"]:

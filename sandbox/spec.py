@@ -40,6 +40,8 @@ class JobSpec(BaseModel):
     requested_seconds: float | None = None
     """The caller's wall-clock budget for this run (see :attr:`LimitPlan.requested_seconds`)."""
     fault_injection: bool = False
+    connect_ports: list[int] | None = None
+    """TCP ports this job may connect to under ``[guards] landlock_net`` (None = ``connect_ports``)."""
     cgroup_procs: str | None = None
     """The ``cgroup.procs`` file the child moves itself into, when the cgroup layer is on."""
 

@@ -193,12 +193,15 @@ class Sandbox:
         cancel: threading.Event | None = None,
         job_id: str | None = None,
         limits: JobLimits | None = None,
+        connect_ports: Sequence[int] | None = None,
     ) -> Outcome:
         """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe.
 
         ``limits`` replaces the sandbox's job limits for this run only, every one of them (the
         start-up self-check uses it to probe each guard cheaply); ``wall_clock_seconds`` is the
         caller's budget (the request deadline's remainder), which can only shorten the limit.
+        ``connect_ports`` replaces ``[guards] connect_ports`` for this run (``[]``: no TCP connect at
+        all), where the ``landlock_net`` layer is on: the caller knows whether the job downloads.
         """
         job_id = job_id or uuid.uuid4().hex[:12]
         started = time.monotonic()
@@ -212,6 +215,8 @@ class Sandbox:
                                started=started, plan=plan)
             tmpdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=self._tmp_root))
             spec = self._spec(plan, job_id, target, tmpdir)
+            if connect_ports is not None:
+                spec = spec.model_copy(update={"connect_ports": [int(p) for p in connect_ports]})
             (tmpdir / spec.payload_file).write_bytes(dumps(payload))
             with self._lock:
                 self.jobs_started += 1

@@ -4,6 +4,7 @@ ordinary work (its own dir, Python, system files). The denials are in tests/secu
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 
 import pytest
@@ -64,3 +65,20 @@ def test_a_confined_job_still_works_in_its_dir() -> None:
         tmp = sb.run("sandbox.faults:target", {"kind": "probe_list", "path": tempfile.gettempdir()})
         assert tmp.ok and tmp.value["allowed"] is False
         assert [layer["name"] for layer in sb.layers() if layer["active"] and layer["name"] in confine.LAYERS]
+
+
+@pytest.mark.skipif(not confine.status(GuardLimits(landlock_net="auto"))["landlock_net"][0], reason="no Landlock ABI 4")
+def test_the_caller_names_the_ports_a_job_may_connect_to() -> None:
+    with socket.socket() as listener, Sandbox(JobLimits(threads=1), GuardLimits(landlock_net="auto"),
+                                               fault_injection=True) as sb:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        probe = {"kind": "probe_connect", "port": port}
+        allowed = sb.run("sandbox.faults:target", probe, connect_ports=[port])
+        assert allowed.ok and allowed.value["allowed"] is True, allowed.to_dict()
+        for ports in ([], None):  # none at all; the [guards] default (80, 443)
+            denied = sb.run("sandbox.faults:target", probe, connect_ports=ports)
+            assert denied.ok and denied.value["allowed"] is False, denied.to_dict()
+        bind = sb.run("sandbox.faults:target", {"kind": "probe_bind"}, connect_ports=[port])
+        assert bind.ok and bind.value["allowed"] is False
