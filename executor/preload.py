@@ -22,6 +22,7 @@ MODULES = [
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
     "matplotlib.font_manager",
+    "PIL.Image",
     "sklearn.calibration",
     "sklearn.cluster",
     "sklearn.compose",

@@ -9,6 +9,7 @@ from executor.echo import clip, listing, tag, text_limits_in_force
 from executor.errors import ExecutionError, WorkflowError
 from executor.graph import Graph
 from executor.limits import EngineLimits
+from executor.progress import Progress
 from executor.results import encode_model, finite, model_result
 from executor.schema import DatasetConfig, EvaluateConfig, FaultConfig, VisualizeConfig
 from executor.scoring import score_model
@@ -36,6 +37,8 @@ class _Run:
         self.plots: dict[str, list[dict[str, Any]]] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.current: str | None = None
+        self.progress = Progress.silent()
+        """Detail events of the running node (folds, trials, plots)."""
         self.skipped: list[str] = []
         self.outputs: dict[str, Any] = {}
         """What a node returned that the result shows as-is (fault nodes, e.g. report_env)."""
@@ -50,7 +53,9 @@ class _Run:
         for i, nid in enumerate(order):
             node = self.graph.nodes[nid]
             self.current = nid
-            self.ctx.emit({"type": "progress", "node": nid, "nodeType": node.type, "index": i, "total": len(order)})
+            event = {"type": "progress", "node": nid, "nodeType": node.type, "index": i, "total": len(order)}
+            self.ctx.emit(event)
+            self.progress = Progress(self.ctx.emit, event)
             started = time.perf_counter()
             status = self._node(nid, node.type, node.config)
             entry = {"id": nid, "type": node.type, "status": status, "seconds": round(time.perf_counter() - started, 4)}
@@ -81,15 +86,16 @@ class _Run:
             assert isinstance(cfg, DatasetConfig)
             self.bench.load(nid, cfg)
         elif ntype == "model":
-            self.trained[nid] = self.bench.train(nid)
+            self.trained[nid] = self.bench.train(nid, progress=self.progress)
         elif ntype == "evaluate":
             assert isinstance(cfg, EvaluateConfig)
             for model_id in self._models_of(nid, 0):
                 self._evaluate(model_id, cfg.selected_metrics or [], cfg)
         elif ntype == "visualize":
             assert isinstance(cfg, VisualizeConfig)
-            for model_id in self._models_of(nid, 1):
-                self._visualize(model_id, cfg.selected_plots or [])
+            models = self._models_of(nid, 1)
+            for j, model_id in enumerate(models):
+                self._visualize(model_id, cfg.selected_plots or [], self.progress.part(j / len(models), 1 / len(models)))
         return "completed"
 
     def _models_of(self, nid: str, which: int) -> list[str]:
@@ -108,13 +114,13 @@ class _Run:
         self.metrics[model_id] += [m for m in metrics if m["key"] not in have]
         self._note(model_id, notes)
 
-    def _visualize(self, model_id: str, requested: list[str]) -> None:
+    def _visualize(self, model_id: str, requested: list[str], progress: Progress) -> None:
         from executor.plots import render_plots
 
         trained = self.trained[model_id]
         try:
             plots, notes = render_plots(requested, trained.evaluation, dpi=self.limits.output.plot_dpi,
-                                        max_rows=self.limits.output.max_explain_rows)
+                                        max_rows=self.limits.output.max_explain_rows, progress=progress)
         except (WorkflowError, MemoryError, OSError):
             raise
         except Exception as exc:

@@ -16,13 +16,12 @@ from executor.echo import shown, tag
 from executor.errors import InvalidWorkflowError, WorkflowError
 from executor.limits import EngineLimits
 from executor.metrics import METRICS, canonical_metric
+from executor.progress import Progress
 from executor.schema import ModelConfig
-from executor.training import SplitResult, evaluate_fitted, parallel
+from executor.training import DEFAULT_TRIALS, SplitResult, evaluate_fitted, parallel, trial_count
 
 __all__ = ["DEFAULT_TRIALS", "LOWER_IS_BETTER", "SEARCH_SPACES", "VALIDATION_SHARE", "run_search"]
 
-DEFAULT_TRIALS = 50
-"""Trials when ``optuna_trials`` is absent (the backend schema's default)."""
 VALIDATION_SHARE = 0.25
 """Share of the training rows each trial is scored on; the test rows are never seen by the search."""
 LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae", "mape", "log_loss", "davies_bouldin_index", "inertia"})
@@ -111,15 +110,20 @@ def _metric(cfg: ModelConfig, problem_type: str, notes: list[str], model_id: str
 
 
 def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], prep: Any, split: SplitResult,
-               limits: EngineLimits, ctx: Any, model_id: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(best hyperparameters merged over the node's, search summary, warnings)."""
+               limits: EngineLimits, ctx: Any, model_id: str,
+               progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(best hyperparameters merged over the node's, search summary, warnings).
+
+    ``progress`` gets "trial i of n" as each trial starts.
+    """
+    progress = progress or Progress.silent()
     import optuna
 
     from executor.metrics import compute_metrics
 
     notes: list[str] = []
     requested = cfg.optuna_trials or DEFAULT_TRIALS
-    n_trials = min(requested, limits.search.max_trials)
+    n_trials = trial_count(cfg, limits)
     if n_trials < requested:
         notes.append(f"{tag(model_id)} optuna_trials={requested} is above the worker's limit; {n_trials} trials at most"
                      " ([search] max_trials)")
@@ -148,6 +152,7 @@ def run_search(*, spec: Any, cfg: ModelConfig, steps: list[tuple[str, Any]], pre
     started = time.monotonic()
 
     def objective(trial: Any) -> float:
+        progress.step(trial.number + 1, n_trials, "trial")
         params = {**base, **space(trial, prep.problem_type)}
         try:
             built = spec.build(prep.problem_type, params, threads=ctx.threads, n_samples=len(tr),

@@ -24,6 +24,7 @@ from executor.echo import clip, listing, tag
 from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
 from executor.evaluation import Evaluation
 from executor.preprocess import export_pipeline
+from executor.progress import Progress
 from executor.schema import SplitConfig
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "split_rows",
     "test_fraction",
     "train_model",
+    "trial_count",
 ]
 
 DEFAULT_TEST_SIZE = 0.2
@@ -46,6 +48,8 @@ DEFAULT_SEED = 42
 """Seed when the split node omits it (0 is a valid seed)."""
 DEFAULT_CV_FOLDS = 5
 """Folds when ``cvFolds`` is absent (the UI default)."""
+DEFAULT_TRIALS = 50
+"""Search trials when ``optuna_trials`` is absent (the backend schema's default)."""
 
 
 _pools: ThreadpoolController | None = None
@@ -230,10 +234,20 @@ def _folds(y: np.ndarray | None, k: int, problem_type: str, seed: int, node_id: 
     return KFold(n_splits=k, shuffle=True, random_state=seed)
 
 
+def trial_count(cfg: Any, limits: Any) -> int:
+    """Search trials a model node asks for, capped by ``[search] max_trials``."""
+    return int(min(cfg.optuna_trials or DEFAULT_TRIALS, limits.search.max_trials))
+
+
 def train_model(*, node_id: str, spec: AlgorithmSpec, built: BuiltModel, steps: list[tuple[str, Any]],
                 problem_type: str, X: pd.DataFrame, y: np.ndarray | None, split: SplitResult,
-                class_names: list[str] | None, threads: int, cv_folds: int | None) -> Trained:
-    """Fit on the training rows (and on each CV fold when ``cv_folds`` is set)."""
+                class_names: list[str] | None, threads: int, cv_folds: int | None,
+                progress: Progress | None = None) -> Trained:
+    """Fit on the training rows (and on each CV fold when ``cv_folds`` is set).
+
+    ``progress`` gets "fold i of k" as each fold starts, then the final fit.
+    """
+    progress = progress or Progress.silent()
     notes: list[str] = []
     started = time.perf_counter()
     folds: list[Evaluation] = []
@@ -246,13 +260,17 @@ def train_model(*, node_id: str, spec: AlgorithmSpec, built: BuiltModel, steps: 
                 raise InvalidWorkflowError(f"cvFolds must be between 2 and the {len(X)} rows. Got {cv_folds}.",
                                            node_id=node_id, field="cvFolds", value=cv_folds, label=spec.name)
             splitter = _folds(y, cv_folds, problem_type, split.seed, node_id, notes)
-            for tr, te in splitter.split(X, y):
+            k = splitter.get_n_splits()
+            folds_part = progress.part(0, k / (k + 1))
+            for i, (tr, te) in enumerate(splitter.split(X, y), start=1):
+                folds_part.step(i, k, "fold")
                 m = _fit(steps, built.estimator, X.iloc[tr], y[tr] if y is not None else None, threads, node_id,
                          spec.name)
                 folds.append(evaluate_fitted(m, spec, problem_type, X.iloc[tr], X.iloc[te],
                                              y[tr] if y is not None else None, y[te] if y is not None else None,
                                              class_names, threads, split.seed))
             mode = "cross_validation"
+            progress.say("fit on the training rows", k / (k + 1))
     X_train = X.iloc[split.train]
     X_test = X.iloc[split.test] if len(split.test) else X_train
     y_train = y[split.train] if y is not None else None

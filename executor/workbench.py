@@ -14,8 +14,9 @@ from executor.errors import ExecutionError, InvalidWorkflowError
 from executor.limits import EngineLimits
 from executor.preprocess import PlannedOp, apply_filters, build_steps, collect_notes
 from executor.problem import encode_target, resolve_target
+from executor.progress import Progress
 from executor.schema import DatasetConfig, ModelConfig, SplitConfig
-from executor.training import DEFAULT_CV_FOLDS, Trained, split_rows, train_model
+from executor.training import DEFAULT_CV_FOLDS, Trained, split_rows, train_model, trial_count
 from executor.validate import Plan
 
 __all__ = ["PARALLEL_MIN_ROWS", "Prepared", "Workbench"]
@@ -128,8 +129,13 @@ class Workbench:
         return Prepared(X.reset_index(drop=True), y, target.problem_type, target.column, class_names, planned,
                         split_cfg, splits[-1] if splits else None, summary)
 
-    def train(self, model_id: str) -> Trained:
-        """Prepare, split, build the estimator and fit it (with CV or search when asked)."""
+    def train(self, model_id: str, progress: Progress | None = None) -> Trained:
+        """Prepare, split, build the estimator and fit it (with CV or search when asked).
+
+        ``progress`` gets the search's trials, then the folds, then the final fit, each stage a
+        share of the node proportional to its number of fits.
+        """
+        progress = progress or Progress.silent()
         prep = self.prepare(model_id)
         self.summaries[model_id] = prep.dataset
         cfg = self.plan.configs[model_id]
@@ -148,12 +154,14 @@ class Workbench:
                             date_columns=list(getattr(loaded, "date_columns", None) or []))
         hyper = cfg.hyperparameters
         search: dict[str, Any] = {}
+        trials = trial_count(cfg, self.limits) if cfg.use_optuna else 0
+        fits = trials + (folds or 0) + 1
         if cfg.use_optuna:
             from executor.search import run_search
 
             hyper, search, notes = run_search(
                 spec=spec, cfg=cfg, steps=steps, prep=prep, split=split, limits=self.limits, ctx=self.ctx,
-                model_id=model_id)
+                model_id=model_id, progress=progress.part(0, trials / fits))
             self.warn(notes)
         threads = self.ctx.threads if n_train >= PARALLEL_MIN_ROWS else 1
         built = spec.build(prep.problem_type, hyper, threads=threads, n_samples=n_train,
@@ -162,7 +170,8 @@ class Workbench:
         self.warn([f"{tag(model_id)} {w}" for w in built.warnings])
         trained = train_model(node_id=model_id, spec=spec, built=built, steps=steps, problem_type=prep.problem_type,
                               X=prep.X, y=prep.y, split=split, class_names=prep.class_names,
-                              threads=self.ctx.threads, cv_folds=folds)
+                              threads=self.ctx.threads, cv_folds=folds,
+                              progress=progress.part(trials / fits, 1 - trials / fits))
         if search:
             trained.mode = "optuna"
             trained.search = search

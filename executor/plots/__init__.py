@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from executor.echo import listing, shown
 from executor.evaluation import Evaluation
 from executor.plots import _clustering, _explain, _model, _supervised
-from executor.plots._figure import PlotContext, PlotUnavailable, to_data_url
+from executor.plots._figure import PlotContext, PlotUnavailable, plot_style, to_data_url
+from executor.progress import Progress
 from sandbox.errors import limit_error
 
 __all__ = ["ALIASES", "PLOTS", "canonical_plot", "plot_names", "render_plots"]
@@ -79,20 +80,23 @@ def canonical_plot(key: str, problem_type: str | None = None) -> str:
 
 
 def render_plots(
-    requested: list[str], ev: Evaluation, *, dpi: int, max_rows: int
+    requested: list[str], ev: Evaluation, *, dpi: int, max_rows: int, progress: Progress | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``[{"key", "name", "url"}]`` for the requested plots, and a warning for each one not drawn.
 
     ``dpi`` and ``max_rows`` come from limits.toml ``[output]`` (``plot_dpi``, ``max_explain_rows``):
     plots whose cost grows with rows (learning curve, permutation importance, clusters) use at
-    most ``max_rows`` rows.
+    most ``max_rows`` rows. ``progress`` gets "plot i of n" as each plot starts.
     """
     ctx = PlotContext(dpi=dpi, max_rows=max_rows, threads=max(1, int(ev.threads)), seed=int(ev.seed))
     plots: list[dict[str, Any]] = []
     warnings: list[str] = []
     seen: set[str] = set()
     unknown: list[Any] = []
-    for raw in requested or []:
+    requested = list(requested or [])
+    for i, raw in enumerate(requested, start=1):
+        if progress is not None:
+            progress.step(i, len(requested), "plot")
         key = canonical_plot(raw, ev.problem_type)
         if key in seen:
             continue
@@ -106,7 +110,7 @@ def render_plots(
             continue
         name, fn = entry
         try:
-            with _warnings.catch_warnings():
+            with _warnings.catch_warnings(), plot_style():
                 _warnings.simplefilter("ignore")
                 url = to_data_url(fn(ev, ctx), dpi)
         except PlotUnavailable as exc:

@@ -1,4 +1,4 @@
-"""Explanation plots: SHAP summary and waterfall (XGBoost contributions, exact linear SHAP), partial dependence, calibration."""
+"""Explanation plots: SHAP summary and waterfall (TreeSHAP, exact linear SHAP), partial dependence, calibration."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from executor.plots._figure import (
     n_classes,
     new_figure,
     sample_rows,
+    short_label,
     take,
 )
 
@@ -32,12 +33,25 @@ CALIBRATION_BINS = 10
 _LEGEND_UP_TO = 10
 
 
+SHAP_TREE_WORK = 1e8
+"""Policy bound on TreeSHAP for scikit-learn trees (shap.TreeExplainer), in leaf × depth units: a row
+costs the sum over the trees of their leaves × depth, and at most this much is spent (~5 s here on
+one CPU); so a 100-tree forest of depth 10 explains ~200 test rows, a small one every row."""
+SHAP_TREE_MIN_ROWS = 30
+"""Rows a scikit-learn tree model's SHAP plots always explain, however costly its trees (a beeswarm
+of fewer says little)."""
+_LINEAR = ("logistic_regression", "linear_regression", "svm")
+
+
 def shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], str]:
     """(contributions (n, f), base values (n,), feature values (n, f), names, scale) on ≤ max_rows test rows.
 
-    XGBoost: its own TreeSHAP (``pred_contribs``). Linear models: exact SHAP under feature
-    independence, ``coef · (x − mean of training rows)``. Multiclass: the contributions toward
-    each row's predicted class.
+    Decision trees and random forests: shap's TreeExplainer (exact path-dependent TreeSHAP), on as
+    many rows as :data:`SHAP_TREE_WORK` allows. XGBoost: its own TreeSHAP (``pred_contribs``, what
+    shap's TreeExplainer calls for XGBoost). Linear models: exact SHAP under feature independence,
+    ``coef · (x − mean of training rows)`` (what shap's LinearExplainer computes with an independent
+    masker). Binary classification: contributions toward the positive class; multiclass: toward each
+    row's predicted class. shap is imported here, on first use only (~2 s, ~90 MB with numba).
     """
     cache_key = f"shap_values:{ctx.max_rows}:{ctx.seed}"
     if cache_key not in ev.extras:  # summary and waterfall share one computation
@@ -45,14 +59,57 @@ def shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarra
     return ev.extras[cache_key]
 
 
+def _sklearn_trees(est: object) -> list[object] | None:
+    """The fitted scikit-learn trees of a tree or forest, else None."""
+    if hasattr(est, "tree_"):
+        return [est]
+    trees = getattr(est, "estimators_", None)
+    if isinstance(trees, list) and trees and all(hasattr(t, "tree_") for t in trees):
+        return trees
+    return None
+
+
+def _tree_rows(trees: list[object], n: int, ctx: PlotContext) -> int:
+    """Rows TreeSHAP may explain within :data:`SHAP_TREE_WORK` (at least :data:`SHAP_TREE_MIN_ROWS`)."""
+    per_row = sum(int(t.tree_.n_leaves) * max(1, int(t.tree_.max_depth)) for t in trees)  # type: ignore[attr-defined]
+    affordable = int(SHAP_TREE_WORK // max(1, per_row))
+    return min(n, ctx.max_rows, max(SHAP_TREE_MIN_ROWS, affordable))
+
+
+def _toward(values: np.ndarray, base: np.ndarray, predicted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class contributions (n, f, k) → the positive class (k = 2) or each row's predicted class."""
+    n, _, k = values.shape
+    chosen = np.ones(n, dtype=int) if k == 2 or predicted is None else predicted
+    return values[np.arange(n), :, chosen], base[chosen]
+
+
 def _shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], str]:
     est = inner_estimator(ev.estimator)
-    rows = sample_rows(len(ev.X_test), ctx.max_rows, ctx.seed)
+    trees = _sklearn_trees(est) if ev.problem_type != "clustering" else None
+    coef = getattr(est, "coef_", None) if ev.problem_type != "clustering" and trees is None else None
+    xgb = hasattr(est, "get_booster")
+    if not (trees or xgb or (coef is not None and ev.algorithm in _LINEAR)):
+        raise PlotUnavailable(f"SHAP values are computed for tree models (decision tree, random forest, XGBoost)"
+                              f" and linear models; {ev.algorithm_name} is neither")
+    limit = _tree_rows(trees, len(ev.X_test), ctx) if trees else ctx.max_rows
+    rows = sample_rows(len(ev.X_test), limit, ctx.seed)
     X = ev.transform(take(ev.X_test, rows))
     values = dense(X)
     names = list(ev.feature_names) if len(ev.feature_names) == values.shape[1] else [f"x{i}" for i in range(values.shape[1])]
     predicted = np.asarray(ev.y_pred)[rows].astype(int) if ev.problem_type == "classification" else None
-    if hasattr(est, "get_booster"):
+    if trees:
+        import shap  # not at import time: it pulls numba in (~2 s, ~90 MB), so only a SHAP plot pays it
+
+        explainer = shap.TreeExplainer(est)
+        contribs = np.asarray(explainer.shap_values(values, check_additivity=False), dtype=float)
+        base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        if contribs.ndim == 3:  # classification: (n, features, classes)
+            contribs, base = _toward(contribs, base, predicted)
+        else:
+            base = np.full(len(rows), float(base[0]))
+        scale = "probability" if ev.problem_type == "classification" else "prediction"
+        return contribs, base, values, names, scale
+    if xgb:
         import xgboost
 
         booster = est.get_booster()
@@ -62,9 +119,6 @@ def _shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarr
             contribs = contribs[np.arange(len(rows)), predicted]
         scale = "margin (log-odds)" if ev.problem_type == "classification" else "prediction"
         return contribs[:, :-1], contribs[:, -1], values, names, scale
-    coef = getattr(est, "coef_", None) if ev.problem_type != "clustering" else None
-    if coef is None or ev.algorithm not in ("logistic_regression", "linear_regression", "svm"):
-        raise PlotUnavailable(f"SHAP values are computed for XGBoost and linear models; {ev.algorithm_name} is neither")
     coef = np.atleast_2d(dense(coef))
     intercept = np.atleast_1d(np.asarray(getattr(est, "intercept_", 0.0), dtype=float))
     mean = dense(ev.transform(take(ev.X_train, sample_rows(len(ev.X_train), ctx.max_rows, ctx.seed)))).mean(axis=0)
@@ -76,6 +130,10 @@ def _shap_values(ev: Evaluation, ctx: PlotContext) -> tuple[np.ndarray, np.ndarr
         base = np.full(len(rows), float(intercept[0] + coef[0] @ mean))
     scale = "decision function (log-odds)" if ev.problem_type == "classification" else "prediction"
     return weights * (values - mean), base, values, names, scale
+
+
+def _rows_label(ev: Evaluation, n: int) -> str:
+    return f"{n} rows" if n >= len(ev.X_test) else f"{n} of {len(ev.X_test)} test rows"
 
 
 def shap_summary(ev: Evaluation, ctx: PlotContext) -> Figure:
@@ -90,11 +148,11 @@ def shap_summary(ev: Evaluation, ctx: PlotContext) -> Figure:
         colour = (col - col.min()) / span if span > 0 else np.full_like(col, 0.5)
         points = ax.scatter(contribs[:, j], pos + rng.uniform(-0.3, 0.3, len(col)), c=colour, cmap="coolwarm",
                             s=8, alpha=0.7, vmin=0, vmax=1)
-    ax.set_yticks(np.arange(len(order)), [names[j] for j in order])
+    ax.set_yticks(np.arange(len(order)), [short_label(names[j]) for j in order])
     ax.axvline(0, color="grey", linewidth=1)
     ax.set_xlabel(f"SHAP value (impact on the {scale})")
     fig.colorbar(points, ax=ax, label="feature value (low → high)", ticks=[])
-    ax.set_title(f"SHAP Summary · {ev.algorithm_name} ({len(values)} rows)")
+    ax.set_title(f"SHAP Summary · {ev.algorithm_name} ({_rows_label(ev, len(values))})")
     return fig
 
 
@@ -113,7 +171,7 @@ def shap_waterfall(ev: Evaluation, ctx: PlotContext) -> Figure:
         left = level if delta >= 0 else level + delta
         ax.barh(pos, abs(delta), left=left, color="tab:red" if delta >= 0 else "tab:blue")
         level += delta
-    ax.set_yticks(np.arange(len(labels)), labels[::-1])
+    ax.set_yticks(np.arange(len(labels)), [short_label(label) for label in labels[::-1]])
     ax.axvline(start, color="grey", linestyle="--", linewidth=1, label=f"base value {start:.3g}")
     ax.axvline(start + sum(deltas), color="black", linewidth=1, label=f"this row {start + sum(deltas):.3g}")
     ax.set_xlabel(f"{scale}")
@@ -149,6 +207,8 @@ def partial_dependence(ev: Evaluation, ctx: PlotContext) -> Figure:
     with parallel_config(backend="threading", n_jobs=ctx.threads):
         PartialDependenceDisplay.from_estimator(ev.model, X, features, ax=axes.ravel()[: len(features)],
                                                 grid_resolution=PDP_GRID, n_jobs=ctx.threads, **kwargs)
+    for ax in axes.ravel()[: len(features)]:
+        ax.set_xlabel(short_label(ax.get_xlabel()))
     fig.suptitle(f"Partial Dependence · {ev.algorithm_name}{title}")
     return fig
 

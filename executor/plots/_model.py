@@ -21,6 +21,7 @@ from executor.plots._figure import (
     n_classes,
     new_figure,
     sample_rows,
+    short_label,
     take,
 )
 
@@ -97,7 +98,8 @@ def feature_importance(ev: Evaluation, ctx: PlotContext) -> Figure:
     order = np.argsort(np.abs(values))[::-1][:TOP_FEATURES][::-1]
     fig = new_figure((6.4, max(3.0, 0.28 * len(order) + 1.5)))
     ax = fig.add_subplot()
-    ax.barh([names[i] for i in order], values[order])
+    ax.barh(np.arange(len(order)), values[order])
+    ax.set_yticks(np.arange(len(order)), [short_label(names[i]) for i in order])
     ax.set_xlabel("Importance")
     shown = f"top {len(order)} of {len(names)}" if len(names) > len(order) else f"{len(names)} features"
     ax.set_title(f"Feature Importance · {ev.algorithm_name}\n({source}; {shown})", fontsize="medium")
@@ -135,7 +137,7 @@ def coefficient_plot(ev: Evaluation, ctx: PlotContext) -> Figure:
     else:
         ax.barh(positions, strength[order])
         label = f"Mean |coefficient| over {coef.shape[0]} rows of coefficients"
-    ax.set_yticks(positions, [names[i] for i in order])
+    ax.set_yticks(positions, [short_label(names[i]) for i in order])
     ax.axvline(0, color="grey", linewidth=1)
     ax.set_xlabel(label)
     ax.set_title(f"Coefficient Plot · {ev.algorithm_name}")

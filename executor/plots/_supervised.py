@@ -33,16 +33,27 @@ _LEGEND_UP_TO = 12
 """Curves up to which a legend is drawn (readability)."""
 
 
+_FLAT_LABELS_UP_TO = (4, 8)
+"""Class labels stay horizontal on the x axis up to this many classes of at most this many characters."""
+
+
+def _tilted(labels: list[str]) -> bool:
+    """True when the x tick labels would run into each other side by side."""
+    return len(labels) > _FLAT_LABELS_UP_TO[0] or max(map(len, labels), default=0) > _FLAT_LABELS_UP_TO[1]
+
+
 def confusion_matrix(ev: Evaluation, ctx: PlotContext) -> Figure:
     k = n_classes(ev)
     cm = skm.confusion_matrix(ev.y_test, ev.y_pred, labels=list(range(k)))
     labels = class_labels(ev, k)
     fig = new_figure()
     ax = fig.add_subplot()
-    image = ax.imshow(cm, cmap="Blues")
+    image = ax.imshow(cm, cmap="Blues", aspect="auto")  # cells fill the axes, so the title sits over them
     fig.colorbar(image, ax=ax)
     ticks = np.arange(k)
-    ax.set_xticks(ticks, labels, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    tilt = _tilted(labels)
+    ax.set_xticks(ticks, labels, rotation=45 if tilt else 0, ha="right" if tilt else "center",
+                  rotation_mode="anchor" if tilt else "default")
     ax.set_yticks(ticks, labels)
     if k <= _ANNOTATE_UP_TO:
         threshold = cm.max() / 2 if cm.size else 0
@@ -113,7 +124,9 @@ def class_distribution(ev: Evaluation, ctx: PlotContext) -> Figure:
     for offset, (name, y) in zip((-width / 2, width / 2), (("train", ev.y_train), ("test", ev.y_test)), strict=True):
         if y is not None:
             ax.bar(x + offset, np.bincount(np.asarray(y, dtype=int), minlength=k)[:k], width, label=name)
-    ax.set_xticks(x, labels, rotation=45 if k > 4 else 0)
+    tilt = _tilted(labels)
+    ax.set_xticks(x, labels, rotation=45 if tilt else 0, ha="right" if tilt else "center",
+                  rotation_mode="anchor" if tilt else "default")
     ax.set_ylabel("Rows")
     ax.set_title("Class Distribution")
     ax.legend()

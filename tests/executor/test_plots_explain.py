@@ -22,6 +22,7 @@ EVALS = {
     "lr_multi": ("logistic_regression", "classification", "iris", None),
     "linreg": ("linear_regression", "regression", "diabetes", None),
     "rf_class": ("random_forest", "classification", "wine", {"n_estimators": 10}),
+    "knn_class": ("knn", "classification", "iris", None),
 }
 
 
@@ -31,9 +32,10 @@ def evals():
 
 
 @pytest.mark.parametrize("ev_name, key, name", [
-    (ev, "shap_summary", "SHAP Summary") for ev in ("xgb_multi", "xgb_binary", "xgb_reg", "lr_multi", "linreg")
+    (ev, "shap_summary", "SHAP Summary") for ev in ("xgb_multi", "xgb_binary", "xgb_reg", "lr_multi", "linreg",
+                                                    "rf_class")
 ] + [
-    (ev, "shap_waterfall", "SHAP Waterfall") for ev in ("xgb_multi", "xgb_reg", "lr_multi", "linreg")
+    (ev, "shap_waterfall", "SHAP Waterfall") for ev in ("xgb_multi", "xgb_reg", "lr_multi", "linreg", "rf_class")
 ] + [
     (ev, "partial_dependence", "Partial Dependence") for ev in ("xgb_multi", "xgb_binary", "xgb_reg", "rf_class")
 ] + [
@@ -46,8 +48,8 @@ def test_each_explanation_plot_is_a_png(evals, ev_name, key, name):
 
 
 @pytest.mark.parametrize("ev_name, key, fragment", [
-    ("rf_class", "shap_summary", "XGBoost and linear models"),
-    ("rf_class", "shap_waterfall", "XGBoost and linear models"),
+    ("knn_class", "shap_summary", "tree models (decision tree, random forest, XGBoost) and linear models"),
+    ("knn_class", "shap_waterfall", "K-Nearest Neighbors is neither"),
     ("xgb_reg", "probability_calibration", "applies to classification"),
 ])
 def test_explanations_that_do_not_apply_are_warnings(evals, ev_name, key, fragment):
