@@ -1,4 +1,4 @@
-"""Session-wide: the shared real server, the lazy start of every real server, the ``slow`` marker policy.
+"""Session-wide: the shared real servers, started lazily and in the background, and the ``slow`` marker policy.
 
 ``python -m pytest`` runs everything; ``python -m pytest -m "not slow"`` is the fast inner loop
 (unit tests of the engine, the service, the parsers and the config: no server, no sandbox, no
@@ -32,14 +32,21 @@ _SANDBOX_DIR = Path(__file__).resolve().parent / "sandbox"
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects on the markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark, then run the tests of the shared servers last (in their order), so the servers start
+    in the background while every other test runs."""
+    on_server = []
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         path = Path(str(item.path))
         if names & SERVER_FIXTURES:
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.network_server)
+            on_server.append(item)
         elif names & SANDBOX_FIXTURES or (path.parent == _SANDBOX_DIR and path.name not in FAST_SANDBOX_MODULES):
             item.add_marker(pytest.mark.slow)
+    if on_server:
+        last = set(on_server)
+        items[:] = [item for item in items if item not in last] + on_server
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
