@@ -8,6 +8,8 @@ that starts a server or a sandbox, or lives in a tests/sandbox module that start
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +63,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for lazy in LAZY.values():
+        lazy.terminate()
+    for lazy in LAZY.values():
         lazy.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI timeout, ``kill``) ends the run like Ctrl-C, so the session still stops the
+    servers it spawned; by default Python would die at once and leave them running."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(scope="session")

@@ -161,6 +161,11 @@ class LazyServer:
             self._ready = True
         return self._server
 
+    def terminate(self) -> None:
+        """Send SIGTERM (the app then closes its sandbox and exits); :meth:`stop` waits for it."""
+        if self._server is not None and self._server.proc.poll() is None:
+            self._server.proc.terminate()
+
     def stop(self) -> None:
         with self._lock:
             if self._server is not None:
