@@ -143,11 +143,17 @@ def fit_margins(fig: Figure, *, exact: bool = True) -> bool:
     width_pt, height_pt = (v * 72.0 for v in fig.get_size_inches())
     pad = _PAD_PX * 0.72
     ax = plotting[0]
-    _fit_title(fig, ax.title, width_pt - 2 * pad)
-    left, bottom, right, top = _axis_margins(ax)
+    left, bottom, right, _ = _axis_margins(ax)
     for bar in bars:  # a colorbar stands right of the axes: its ticks and label widen the margin
         b_left, _, b_right, _ = _axis_margins(bar)
         right = max(right, b_left + b_right)
+    # The title is centred on the axes, which the labels push off the figure's centre.
+    _fit_title(fig, ax.title, width_pt - 2 * pad - abs(left - right))
+    top = _axis_margins(ax)[3]
+    if ax.title.get_text():  # both ends of the title must stay inside: narrow the axes if need be
+        w = _width_pt(fig, ax.title)
+        right = max(right, left + w + 2 * pad - width_pt)
+        left = max(left, right + w + 2 * pad - width_pt)
     fig.subplots_adjust(
         left=min(0.45, (left + pad) / width_pt),
         right=max(0.55, 1.0 - (right + pad) / width_pt),
@@ -163,15 +169,19 @@ def _width_pt(fig: Figure, text: Any) -> float:
     return float(text.get_window_extent(fig.canvas.get_renderer()).width) * 72.0 / fig.dpi
 
 
+_TITLE_MIN_PT = 10.0
+"""A title is never shrunk below this size (the axes are narrowed instead)."""
+
+
 def _fit_title(fig: Figure, title: Any, available_pt: float) -> None:
-    """Break a title too wide for the figure at its " · ", else shrink its font to fit."""
+    """Break a title wider than ``available_pt`` at its " · ", else shrink its font (not below 10 pt)."""
     if not title.get_text() or _width_pt(fig, title) <= available_pt:
         return
     if " · " in title.get_text() and "\n" not in title.get_text():
         title.set_text(title.get_text().replace(" · ", "\n", 1))
     width = _width_pt(fig, title)
     if width > available_pt:
-        title.set_fontsize(max(8.0, title.get_fontsize() * available_pt / width))
+        title.set_fontsize(max(_TITLE_MIN_PT, title.get_fontsize() * available_pt / width))
 
 
 _CONTAIN_ROUNDS = 4
@@ -227,7 +237,7 @@ def to_data_url(fig: Figure, dpi: int) -> str:
         fig.set_dpi(dpi * RENDER_SCALE)
         canvas = fig.canvas
         canvas.draw()
-        if own_margins and _inked_edge(canvas):  # the guess left something cut: measure and draw again
+        if own_margins and (_inked_edge(canvas) or _cut_labels(fig)):  # the guess cut something: measure, redraw
             contain(fig)
             canvas.draw()
         width, height = canvas.get_width_height()
@@ -248,6 +258,24 @@ def _inked_edge(canvas: FigureCanvasAgg) -> bool:
     pixels = np.asarray(canvas.buffer_rgba())[..., :3]
     edges = (pixels[:_EDGE_PX], pixels[-_EDGE_PX:], pixels[:, :_EDGE_PX], pixels[:, -_EDGE_PX:])
     return any(bool((edge < _INK).any()) for edge in edges)
+
+
+def _cut_labels(fig: Figure) -> bool:
+    """True when a title or axis label reaches past the figure's edge (after a draw).
+
+    Such text can be cut between two words and leave no ink on the edge; tick labels and
+    legends are single words or inside the axes, which :func:`_inked_edge` covers.
+    """
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    for ax in fig.axes:
+        for text in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
+            if not text.get_text() or not text.get_visible():
+                continue
+            extent = text.get_window_extent(renderer)
+            if extent.x0 < box.x0 or extent.x1 > box.x1 or extent.y0 < box.y0 or extent.y1 > box.y1:
+                return True
+    return False
 
 
 @contextmanager

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import io
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from executor.plots import PLOTS
+from executor.plots import _figure as figure_module
 from executor.plots._figure import FIGSIZE, RENDER_SCALE, new_figure, plot_style, short_label
 from tests.executor import enginekit as kit
 
@@ -72,9 +74,30 @@ CASES = {
 }
 
 
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each plot's tight bounding box (every artist, measured by the renderer) checked against its
+    figure just before the figure is released: (title, inside)."""
+    seen: list[tuple[str, bool]] = []
+    release = figure_module.closing
+
+    @contextmanager
+    def checking(fig):
+        with release(fig):
+            yield fig
+            box = fig.get_tightbbox(fig.canvas.get_renderer())
+            width, height = fig.get_size_inches()
+            slack = 1 / 72
+            inside = box.x0 >= -slack and box.y0 >= -slack and box.x1 <= width + slack and box.y1 <= height + slack
+            seen.append((" ".join(ax.get_title() for ax in fig.axes) or fig.get_suptitle(), bool(inside)))
+
+    monkeypatch.setattr(figure_module, "closing", checking)
+    return seen
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
-def test_no_plot_is_cut_at_its_edge(case: str) -> None:
+def test_no_plot_is_cut_at_its_edge(case: str, measured: list[tuple[str, bool]]) -> None:
     out = kit.run(CASES[case]())
     assert out["status"] == "completed", out.get("error")
     plots = out["results"]["plots"]
@@ -83,6 +106,8 @@ def test_no_plot_is_cut_at_its_edge(case: str) -> None:
         clean, size = _frame_is_clean(plot["url"])
         assert clean, f"{plot['key']}: ink on the image's edge (a label or legend is cut)"
         assert size[0] == round(FIGSIZE[0] * 80 * RENDER_SCALE)  # rendered at twice the shown size
+    assert len(measured) >= len(plots)  # an example's own visualize node draws some twice
+    assert [title for title, inside in measured if not inside] == []
 
 
 def test_text_is_sized_for_the_shown_size() -> None:
