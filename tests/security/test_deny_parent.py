@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -193,25 +194,37 @@ def _settled_fds(parent: psutil.Process, bound: int, timeout: float = 20) -> int
     return held
 
 
-def test_deny_fds_an_idle_connection_flood_neither_hoards_fds_nor_stops_a_job(hostile_server: Any) -> None:
+def _flood_then_iris(server: Any, count: int, request: Callable[[int], bytes] | None) -> tuple[int, int, Any]:
+    """Hold ``count`` connections (each sending ``request(i)`` if given), then train iris.
+
+    Returns the parent's fd bound (fds before + max_connections + 32), the fds it held once
+    settled, and the iris answer.
+    """
     from service.config import load_settings
 
-    cap = load_settings(ROOT / "limits.toml").server.max_connections
-    port = int(hostile_server.url.rsplit(":", 1)[1])
-    parent = psutil.Process(hostile_server.proc.pid)
-    hostile_server.wait_idle()
-    before = parent.num_fds()
+    bound = load_settings(ROOT / "limits.toml").server.max_connections + 32
+    port = int(server.url.rsplit(":", 1)[1])
+    parent = psutil.Process(server.proc.pid)
+    server.wait_idle()
+    bound += parent.num_fds()
     sockets = []
     try:
-        for _ in range(1020):
+        for i in range(count):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if request is not None:
+                sock.sendall(request(i))
             sockets.append(sock)
-        held = _settled_fds(parent, before + cap + 32)
-        answer = call_predict(hostile_server.url, IRIS, timeout=120)
+        held = _settled_fds(parent, bound)
+        answer = call_predict(server.url, IRIS, timeout=120)
     finally:
         for sock in sockets:
             sock.close()
-    assert held <= before + cap + 32, f"the parent holds {held} fds under a flood of 1,020 idle connections"
+    return bound, held, answer
+
+
+def test_deny_fds_an_idle_connection_flood_neither_hoards_fds_nor_stops_a_job(hostile_server: Any) -> None:
+    bound, held, answer = _flood_then_iris(hostile_server, 1020, None)
+    assert held <= bound, f"the parent holds {held} fds under a flood of 1,020 idle connections"
     assert answer is not None and answer.get("status") == "completed", answer
 
 
@@ -222,25 +235,11 @@ def test_long_lived_streams_neither_hoard_fds_nor_lock_out_a_request(hostile_ser
     uvicorn, the sabotaged state, sheds these connections differently), so it cannot be shown to
     fail by turning a guard off; it keeps the cap's eviction honest.
     """
-    from service.config import load_settings
+    def heartbeat(i: int) -> bytes:
+        return f"GET /gradio_api/heartbeat/flood{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
 
-    cap = load_settings(ROOT / "limits.toml").server.max_connections
-    port = int(hostile_server.url.rsplit(":", 1)[1])
-    parent = psutil.Process(hostile_server.proc.pid)
-    hostile_server.wait_idle()
-    before = parent.num_fds()
-    sockets = []
-    try:
-        for i in range(cap + 100):
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            sock.sendall(f"GET /gradio_api/heartbeat/flood{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            sockets.append(sock)
-        held = _settled_fds(parent, before + cap + 32)
-        answer = call_predict(hostile_server.url, IRIS, timeout=120)
-    finally:
-        for sock in sockets:
-            sock.close()
-    assert held <= before + cap + 32, f"the parent holds {held} fds under {cap + 100} heartbeat streams"
+    bound, held, answer = _flood_then_iris(hostile_server, 356, heartbeat)
+    assert held <= bound, f"the parent holds {held} fds under 356 heartbeat streams"
     assert answer is not None and answer.get("status") == "completed", answer
 
 
