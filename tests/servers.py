@@ -86,10 +86,15 @@ def shipped_limits(**overrides: dict[str, Any]) -> str:
 
 def shared_limits(sabotage: str | None) -> str:
     request = CAPS_SABOTAGED if sabotage == "caps" else {}
+    # With eval sabotaged, an evaluated attack must be able to leave its marker file: a job's
+    # filesystem confinement (guard `confine`, proven by its own deny tests) would refuse the write
+    # and hide the evaluation, so it is off for that run only.
+    guards = {"landlock_fs": "off"} if sabotage == "eval" else {}
     return shipped_limits(
         job={"wall_clock_seconds": SHARED_WALL_CLOCK_SECONDS},
         server={"unread_result_seconds": UNREAD_SECONDS},
         request=request,
+        guards=guards,
         testing={"fault_injection": True},
     )
 

@@ -223,7 +223,10 @@ def test_deny_eval_attack_through_the_sandbox_runs_nothing(marker_dir: Path, sab
         "sabotage": sabotage,
     }
     limits = JobLimits(wall_clock_seconds=60, cpu_seconds=60, memory_mb=512, threads=1)
-    with Sandbox(limits, GuardLimits(), preload=["numpy", "pandas", "sklearn"]) as sb:
+    # Confinement (guard `confine`, with deny tests of its own) would refuse the marker's write and
+    # hide an evaluation: off here, so this test proves the eval guard alone (the HTTP test's server
+    # turns it off under --sabotage=eval: tests/servers.py).
+    with Sandbox(limits, GuardLimits(landlock_fs="off"), preload=["numpy", "pandas", "sklearn"]) as sb:
         outcome = sb.run("tests.security.targets:engine", payload)
     assert _markers(marker_dir) == [], "the attack string was evaluated inside the sandbox child"
     assert outcome.ok, outcome.to_dict()
