@@ -34,7 +34,7 @@ def _cv_metrics(trained: Trained, requested: list[str], max_rows: int) -> tuple[
         if len(arr) < len(trained.folds):
             notes.append(f"metric {key!r} could be computed on {len(arr)} of {len(trained.folds)} folds only")
         out.append({"key": key, "name": names[key], "value": float(arr.mean()), "std": float(arr.std(ddof=0)),
-                    "folds": int(len(arr))})
+                    "folds": int(len(arr)), "foldValues": [float(v) for v in arr]})
     notes.append(f"metrics are means over {len(trained.folds)} cross-validation folds (std = spread across folds);"
                  " plots show the model trained on the training split")
     return out, notes

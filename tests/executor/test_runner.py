@@ -121,6 +121,9 @@ def test_cross_validation_reports_fold_means_with_spread() -> None:
     res = kit.run(wf)["results"]
     assert res["trainingMode"] == "cross_validation"
     assert all(m["folds"] == 3 and m["std"] >= 0 for m in res["metrics"])
+    for m in res["metrics"]:  # the per-fold values behind the mean and the spread
+        assert len(m["foldValues"]) == 3
+        assert abs(sum(m["foldValues"]) / 3 - m["value"]) < 1e-9
 
 
 def test_a_model_without_evaluate_node_reports_default_metrics() -> None:
