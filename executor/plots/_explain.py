@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from joblib import parallel_config
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
@@ -185,7 +186,11 @@ def partial_dependence(ev: Evaluation, ctx: PlotContext) -> Figure:
         raise PlotUnavailable("partial dependence needs a supervised model")
     rows = sample_rows(len(ev.X_test), ctx.max_rows, ctx.seed)
     X = take(ev.X_test, rows)
-    numeric = [c for c in X.columns if np.issubdtype(X[c].dtype, np.number) and X[c].nunique() > 1]
+    # scikit-learn refuses integer columns (its grid would be rounded); the pipeline takes floats
+    X = X.astype({c: "float64" for c in X.columns if pd.api.types.is_integer_dtype(X[c])
+                  and not pd.api.types.is_bool_dtype(X[c])})
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
+               and X[c].nunique() > 1]  # pandas dtypes (str, Int64) are not numpy dtypes
     if not numeric:
         raise PlotUnavailable("there is no varying numeric input column")
     importances = getattr(inner_estimator(ev.estimator), "feature_importances_", None)

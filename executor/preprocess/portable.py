@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -56,7 +55,8 @@ def frame_columns(transformers: list[tuple[str, Any, Any]], *, remainder: str = 
     ``set_output`` would otherwise be passed on to every transformer, and TfidfVectorizer has
     none. A transformer without it returns an array, which the ColumnTransformer names itself.
     """
-    ct = ColumnTransformer([], remainder=remainder, verbose_feature_names_out=names, sparse_threshold=0)
+    ct = ColumnTransformer([], remainder=remainder, verbose_feature_names_out=names, sparse_threshold=0,
+                           n_jobs=1)  # its parts are small: dispatching them to threads costs more than it saves
     ct.set_output(transform="pandas")
     return ct.set_params(transformers=transformers)
 
@@ -123,15 +123,11 @@ def row_mean(width: int) -> Pipeline:
 def date_parts(parts: tuple[str, ...], columns: list[Any]) -> Pipeline:
     """Date columns parsed once, then each part (``year``, ``month``, ...) as a number column
     ``<column>_<part>`` (unparseable or missing dates → 0)."""
-    def part(name: str) -> Pipeline:
-        return Pipeline([
-            ("part", fn(pd.DataFrame.apply, func=operator.attrgetter(f"dt.{name}"))),
-            ("float", fn(pd.DataFrame.astype, dtype="float64")),
-            ("fill", as_frame(SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True))),
-        ])
-
+    extract = [(name, fn(pd.DataFrame.apply, func=operator.attrgetter(f"dt.{name}")), list(columns))
+               for name in parts]
     return Pipeline([
         ("parse", fn(pd.DataFrame.apply, func=pd.to_datetime, errors="coerce", format="mixed")),
-        ("parts", frame_columns([(name, part(name), list(columns)) for name in parts],
-                                names="{feature_name}_{transformer_name}")),
+        ("parts", frame_columns(extract, names="{feature_name}_{transformer_name}")),
+        ("float", fn(pd.DataFrame.astype, dtype="float64")),
+        ("fill", fn(pd.DataFrame.fillna, value=0.0)),
     ])

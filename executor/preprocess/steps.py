@@ -202,8 +202,9 @@ class ClipStep(FrameStep):
                    " training rows")
         if not self.bounds_:
             return None
-        cols = list(self.bounds_)
-        low = pd.Series([b[0] for b in self.bounds_.values()], index=cols, dtype=float)
-        high = pd.Series([b[1] for b in self.bounds_.values()], index=cols, dtype=float)
-        return frame_columns([("clip", fn(pd.DataFrame.clip, lower=low, upper=high, axis=1), cols)],
+        # arrays, not a Series: a pandas index of strings may be stored by pyarrow, which the
+        # model file must not need
+        low = np.array([b[0] for b in self.bounds_.values()], dtype=float)
+        high = np.array([b[1] for b in self.bounds_.values()], dtype=float)
+        return frame_columns([("clip", fn(pd.DataFrame.clip, lower=low, upper=high, axis=1), list(self.bounds_))],
                              remainder="passthrough")

@@ -76,3 +76,17 @@ def test_explanations_are_bounded_by_max_rows(evals):
     ctx = PlotContext(dpi=DPI, max_rows=20, threads=1, seed=0)
     contribs, *_ = shap_values(evals["xgb_reg"], ctx)
     assert contribs.shape[0] == 20
+
+
+def test_partial_dependence_draws_over_string_and_integer_columns():
+    from tests.executor import enginekit as kit
+
+    records = [{**r, "Children": i % 4} for i, r in enumerate(kit.titanic_like())]  # str + int columns
+    wf = kit.inline_workflow(records, "Survived", "classification", hyperparameters={"n_estimators": 10})
+    model = next(n["id"] for n in wf["nodes"] if n["type"] == "model")
+    wf["nodes"].append({"id": "visualize-9", "type": "visualize", "config": {"selected_plots": ["partial_dependence"]}})
+    wf["edges"].append(kit.edge(model, "visualize-9"))
+    out = kit.run(wf)
+    assert out["status"] == "completed", out.get("error")
+    assert [p["key"] for p in out["results"]["plots"]] == ["partial_dependence"]
+    assert not [w for w in out["results"]["warnings"] if "partial" in w.lower()]
