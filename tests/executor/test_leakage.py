@@ -37,7 +37,7 @@ def test_learned_statistics_come_from_training_rows_only(op: dict) -> None:
     all_x = np.array([r["x"] for r in records])
     learned = {"scale_standard": lambda: fitted.mean_[0], "fill_missing": lambda: fitted.statistics_[0],
                "scale_minmax": lambda: fitted.data_max_[0],
-               "remove_outliers_zscore": lambda: fitted.kw_args["upper"]["x"]}[op["type"]]()
+               "remove_outliers_zscore": lambda: fitted.kw_args["upper"][0]}[op["type"]]()
     expected = {"scale_standard": train_x.mean(), "fill_missing": train_x.mean(), "scale_minmax": train_x.max(),
                 "remove_outliers_zscore": train_x.mean() + train_x.std(ddof=0)}[op["type"]]
     everything = {"scale_standard": all_x.mean(), "fill_missing": all_x.mean(), "scale_minmax": all_x.max(),
