@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 import bench.soak
-from bench.soak import FAULTS, MALFORMED, bars, soak
+from bench.soak import bars, soak, workflow_bodies
 
 pytestmark = [pytest.mark.slow, pytest.mark.network_server]
 
@@ -55,7 +55,7 @@ def test_soak_loses_nothing_and_leaves_nothing(tmp_path: Path, monkeypatch: pyte
     every_job_process = bench.soak.job_processes
     monkeypatch.setattr(bench.soak, "job_processes", lambda: [p for p in every_job_process() if _under(root, p)])
 
-    requests = len(FAULTS) + len(MALFORMED) + 30  # every fault and malformed body at least once
+    requests = len(workflow_bodies())  # every example, fault and malformed body once, 4 at a time
     figures = soak(requests, clients=4, limits_text=REDUCED_LIMITS)
     assert figures["answered"] == requests
     assert bars(figures) == [], figures
