@@ -52,13 +52,18 @@ def _assert_denied(result: dict[str, Any], what: str) -> None:
 
 
 class _RunningJob:
-    """A job sleeping in the same sandbox: its dir and pid, while it runs."""
+    """A job sleeping in the same sandbox: its dir and pid, while it runs.
+
+    It sleeps far longer than any probe takes (a busy machine included) and is cancelled by
+    :meth:`stop` once the probes are done, so it is alive whenever it is probed.
+    """
 
     def __init__(self, sb: Sandbox) -> None:
         self.job_id = f"victim{os.getpid()}"
+        self.cancel = threading.Event()
         self.thread = threading.Thread(
-            target=sb.run, args=("sandbox.faults:target", {"kind": "sleep", "seconds": 8}), kwargs={"job_id": self.job_id},
-            daemon=True,
+            target=sb.run, args=("sandbox.faults:target", {"kind": "sleep", "seconds": 25}),
+            kwargs={"job_id": self.job_id, "cancel": self.cancel}, daemon=True,
         )
         self.thread.start()
         root = sb._tmp_root
@@ -72,6 +77,10 @@ class _RunningJob:
             self.pid = next((p.pid for p in psutil.Process().children(recursive=True) if _name(p) == name), None)
             time.sleep(0.05)
         assert self.dir is not None and self.pid is not None, "the victim job did not start"
+
+    def stop(self) -> None:
+        self.cancel.set()
+        self.thread.join(30)
 
 
 def _name(proc: psutil.Process) -> str:
@@ -87,7 +96,7 @@ def test_deny_confine_read_other_running_job(sb: Sandbox) -> None:
     _assert_denied(_probe(sb, "probe_read", path=str(victim.dir / "payload.json")), "read another job's payload")
     _assert_denied(_probe(sb, "probe_list", path=str(victim.dir)), "list another job's dir")
     _assert_denied(_probe(sb, "probe_write", path=str(victim.dir / "planted")), "write into another job's dir")
-    victim.thread.join(30)
+    victim.stop()
 
 
 @pytest.mark.skipif(not _available("landlock_fs"), reason="no Landlock on this kernel")
@@ -131,7 +140,7 @@ def test_deny_confine_ptrace_sibling(sb: Sandbox) -> None:
     victim = _RunningJob(sb)
     assert victim.pid is not None
     _assert_denied(_probe(sb, "probe_ptrace", pid=victim.pid), "ptrace another job")
-    victim.thread.join(30)
+    victim.stop()
 
 
 @pytest.mark.skipif(not _available("seccomp"), reason="no libseccomp")
