@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.loopback import Server
-from tests.servers import LAZY, ONE_SLOT, SHARED
+from tests.servers import LAZY, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE
 
-SERVER_FIXTURES = frozenset({"shared_server", "one_slot_server"})
+SERVER_FIXTURES = frozenset({"shared_server", "one_slot_server", "sigterm_server", "stale_server", "soak_server"})
 """Fixtures that start (or share) a real ``python app.py`` (fixtures built on them, like tests/security's
 ``hostile_server``, count too): their tests are ``slow`` and ``network_server``."""
 
@@ -97,3 +97,22 @@ def one_slot_server(request: pytest.FixtureRequest) -> Server:
     """The real server with small limits (one slot, one place in line, 8 s deadline, small request
     caps; tests/servers.py). Its tests start from an idle server: use ``wait_idle``."""
     return ONE_SLOT.get(request.config)
+
+
+@pytest.fixture
+def sigterm_server(request: pytest.FixtureRequest) -> Server:
+    """A server of its own (the repo's limits.toml, its own TMPDIR: ``SIGTERM.spec.tmpdir``) for the
+    test that stops it with SIGTERM; spawned early, like the shared ones, so its start overlaps."""
+    return SIGTERM.get(request.config)
+
+
+@pytest.fixture
+def stale_server(request: pytest.FixtureRequest) -> Server:
+    """A server of its own (its own TMPDIR: ``STALE.spec.tmpdir``) for the test that kills it."""
+    return STALE.get(request.config)
+
+
+@pytest.fixture
+def soak_server(request: pytest.FixtureRequest) -> Server:
+    """The soak's server (``SOAK_LIMITS``, its own TMPDIR: ``SOAK.spec.tmpdir``); the soak stops it."""
+    return SOAK.get(request.config)

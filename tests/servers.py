@@ -10,8 +10,8 @@ A server start is mostly the Gradio import, the template's preload and the start
 * one **one-slot server** (fixture ``one_slot_server``) for the tests that need small limits: one
   job slot, one place in line and an 8 s deadline (``busy``, ``deadline_exceeded``, ``timeout``
   over HTTP) and small request caps (the cap deny tests send small bodies);
-* a test that kills its server (start-up, stale dirs) or needs yet other limits (the soak) starts
-  its own.
+* a test that kills its server (start-up, stale dirs) or needs yet other limits (the soak) has its
+  own, single-use server (``sigterm_server``, ``stale_server``, ``soak_server``).
 
 Each is a :class:`LazyServer`: spawned when the collected tests need it (``pytest_collection_finish``
 in tests/conftest.py, so its start overlaps the tests that run before its first user), waited for
@@ -137,6 +137,11 @@ class Spec:
     limits: str | None
     env: dict[str, str]
     workdir: Path
+    """Where its limits file and log go."""
+    root: Path | None = None
+    """Removed at the end of the session (default: ``workdir``)."""
+    tmpdir: Path | None = None
+    """The server's own TMPDIR, for a test that looks at what it leaves there."""
 
 
 class LazyServer:
@@ -155,7 +160,7 @@ class LazyServer:
         with self._lock:
             if self._server is None:
                 self.spec = self._make_spec(config)
-                self._workdir = self.spec.workdir
+                self._workdir = self.spec.root or self.spec.workdir
                 self._server = spawn_server(self.spec.limits, self.spec.workdir, extra_env=self.spec.env)
 
     def get(self, config: Any) -> Server:
@@ -204,9 +209,66 @@ def _one_slot_spec(config: Any) -> Spec:
     return Spec(one_slot_limits(sabotage), server_env(sabotage), Path(tempfile.mkdtemp(prefix="worker-one-slot-")))
 
 
+SOAK_LIMITS = """
+[job]
+wall_clock_seconds = 4
+cpu_seconds = 8
+memory_mb = 400
+max_processes = 48
+max_file_size_mb = 16
+max_result_mb = 24
+threads = 1
+
+[queue]
+max_concurrent_jobs = 2
+max_waiting = 16
+request_deadline_seconds = 40
+
+[testing]
+fault_injection = true
+"""
+"""The reduced soak's server (tests/soak): 4 s jobs, so the faults that hang end soon."""
+
+
+def _own(prefix: str, limits: str | None, env: dict[str, str]) -> Spec:
+    """A server with its own TMPDIR (``root/tmp``), its files in ``root/server``."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    (root / "tmp").mkdir()
+    (root / "server").mkdir()
+    return Spec(limits, {**env, "TMPDIR": str(root / "tmp")}, root / "server", root=root, tmpdir=root / "tmp")
+
+
+def _sigterm_spec(config: Any) -> Spec:
+    return _own("worker-sigterm-", None, {})
+
+
+def _stale_spec(config: Any) -> Spec:
+    from tests.security.sabotage import server_env
+
+    return _own("worker-stale-", stale_limits(), server_env(_sabotage(config)))
+
+
+def stale_limits() -> str:
+    from tests.security.conftest import limits_toml
+
+    return limits_toml(caps=CAPS, fault_injection=True)
+
+
+def _soak_spec(config: Any) -> Spec:
+    return _own("worker-soak-", SOAK_LIMITS, {})
+
+
 SHARED = LazyServer("shared_server", _shared_spec)
 ONE_SLOT = LazyServer("one_slot_server", _one_slot_spec)
+SIGTERM = LazyServer("sigterm_server", _sigterm_spec)
+"""The repo's limits, its own TMPDIR: the test stops it with SIGTERM."""
+STALE = LazyServer("stale_server", _stale_spec)
+"""The first server of the stale-dirs deny test, which kills it with SIGKILL mid-job."""
+SOAK = LazyServer("soak_server", _soak_spec)
+"""The soak's server (bench.soak stops it)."""
 
-LAZY: dict[str, LazyServer] = {SHARED.name: SHARED, ONE_SLOT.name: ONE_SLOT}
-"""Every lazily started server, by the name of the fixture whose tests need it."""
+LAZY: dict[str, LazyServer] = {lazy.name: lazy for lazy in (SHARED, ONE_SLOT, SIGTERM, STALE, SOAK)}
+"""Every lazily started server, by the name of the fixture whose tests need it. The last three are
+single-use: the one test that uses each stops or kills it; they are spawned early only so that their
+start overlaps other tests."""
 

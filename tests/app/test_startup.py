@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, Server
 
 
 @pytest.mark.slow
@@ -52,13 +52,14 @@ def test_off_a_space_the_gradio_variables_are_honoured(monkeypatch: pytest.Monke
 
 @pytest.mark.slow
 @pytest.mark.network_server
-def test_sigterm_stops_the_server_and_removes_its_temp_dirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_stops_the_server_and_removes_its_temp_dirs(sigterm_server: Server) -> None:
     """A Space restarting sends SIGTERM: the sandbox is closed, and nothing of it stays in TMPDIR."""
-    from bench.loopback import call_predict, start_server, stop_server
+    from bench.loopback import call_predict, stop_server
+    from tests.servers import SIGTERM
 
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    server = start_server(None, tmp_path, extra_env={"TMPDIR": str(tmp)})
+    server = sigterm_server  # the repo's limits.toml; TMPDIR is a dir of its own
+    assert SIGTERM.spec is not None and SIGTERM.spec.tmpdir is not None
+    tmp = SIGTERM.spec.tmpdir
     try:
         answer = call_predict(server.url, (ROOT / "examples" / "iris_random_forest.json").read_text())
         assert answer is not None and answer["status"] == "completed"

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.security.conftest import CAPS, limits_toml
+from bench.loopback import Server
 from tests.security.sabotage import server_env
 
 PREFIXES = ("sandbox-jobs-", "worker-ui-")
@@ -41,19 +41,20 @@ def _wait_for(what: str, check, timeout: float = 90) -> None:  # type: ignore[no
 @pytest.mark.slow
 @pytest.mark.network_server
 def test_deny_stale_a_killed_servers_dirs_are_gone_once_the_next_one_serves(
-    tmp_path: Path, sabotage: str | None
+    tmp_path: Path, sabotage: str | None, stale_server: Server
 ) -> None:
     from bench.loopback import call_predict, start_server, stop_server
     from sandbox.stale import sweep_stale
+    from tests.servers import STALE, stale_limits
 
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    # The first server (spawned early, see tests/servers.py) has TMPDIR to itself; the second one
+    # gets the same TMPDIR, limits and sabotage.
+    first = stale_server
+    assert STALE.spec is not None and STALE.spec.tmpdir is not None
+    tmp = STALE.spec.tmpdir
     env = {"TMPDIR": str(tmp), **server_env(sabotage)}
-    limits = limits_toml(caps=CAPS, fault_injection=True)
-    (tmp_path / "first").mkdir()
+    limits = stale_limits()
     (tmp_path / "second").mkdir()
-
-    first = start_server(limits, tmp_path / "first", extra_env=env)
     second = None
     caller = threading.Thread(target=_call_ignoring_errors, args=(call_predict, first.url), daemon=True)
     try:

@@ -1,7 +1,8 @@
 """A reduced soak: a real server, 4 concurrent clients, good workflows mixed with every fault kind
 and malformed requests. Nothing may be lost or left behind (bench/soak.py runs the full 300).
 
-The server gets its own TMPDIR, and only the job processes and dirs under it are counted: other
+The server (``soak_server``: tests/servers.py SOAK_LIMITS, spawned early so its start overlaps
+other tests) has its own TMPDIR, and only the job processes and dirs under it are counted: other
 work on the machine (another test run's sandboxes) is not this server's leftovers.
 """
 
@@ -14,28 +15,13 @@ import psutil
 import pytest
 
 import bench.soak
+from bench.loopback import Server
 from bench.soak import bars, soak, workflow_bodies
+from tests.servers import SOAK, SOAK_LIMITS
 
 pytestmark = [pytest.mark.slow, pytest.mark.network_server]
 
-REDUCED_LIMITS = """
-[job]
-wall_clock_seconds = 4
-cpu_seconds = 8
-memory_mb = 400
-max_processes = 48
-max_file_size_mb = 16
-max_result_mb = 24
-threads = 1
-
-[queue]
-max_concurrent_jobs = 2
-max_waiting = 16
-request_deadline_seconds = 40
-
-[testing]
-fault_injection = true
-"""
+REDUCED_LIMITS = SOAK_LIMITS
 
 
 def _under(root: Path, pid: int) -> bool:
@@ -47,13 +33,18 @@ def _under(root: Path, pid: int) -> bool:
         return False
 
 
-def test_soak_loses_nothing_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "tmp"
-    root.mkdir()
-    monkeypatch.setenv("TMPDIR", str(root))  # the server, its sandbox and its jobs
+def test_soak_loses_nothing_and_leaves_nothing(soak_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SOAK.spec is not None and SOAK.spec.tmpdir is not None
+    root = SOAK.spec.tmpdir  # the server's TMPDIR: its sandbox and its jobs
     monkeypatch.setattr(tempfile, "tempdir", str(root))  # where bench.soak.job_dirs looks
     every_job_process = bench.soak.job_processes
     monkeypatch.setattr(bench.soak, "job_processes", lambda: [p for p in every_job_process() if _under(root, p)])
+
+    def started(limits_text: str) -> Server:  # bench.soak.soak starts its server here: hand it ours
+        assert limits_text == REDUCED_LIMITS
+        return soak_server
+
+    monkeypatch.setattr(bench.soak, "start_server", started)
 
     requests = len(workflow_bodies())  # every example, fault and malformed body once, 4 at a time
     figures = soak(requests, clients=4, limits_text=REDUCED_LIMITS)
