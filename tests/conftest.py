@@ -1,4 +1,4 @@
-"""Session-wide: the shared real servers, started lazily and in the background, and the ``slow`` marker policy.
+"""Session-wide: the real servers, started lazily and in the background, and the ``slow`` marker policy.
 
 ``python -m pytest`` runs everything; ``python -m pytest -m "not slow"`` is the fast inner loop
 (unit tests of the engine, the service, the parsers and the config: no server, no sandbox, no
@@ -18,9 +18,10 @@ import pytest
 from bench.loopback import Server
 from tests.servers import LAZY, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE
 
-SERVER_FIXTURES = frozenset({"shared_server", "one_slot_server", "sigterm_server", "stale_server", "soak_server"})
-"""Fixtures that start (or share) a real ``python app.py`` (fixtures built on them, like tests/security's
-``hostile_server``, count too): their tests are ``slow`` and ``network_server``."""
+SERVER_FIXTURES = frozenset(LAZY)
+"""Fixtures that start (or share) a real ``python app.py``, one per server of tests/servers.py
+(fixtures built on them, like tests/security's ``hostile_server``, count too): their tests are
+``slow`` and ``network_server``, and run last."""
 
 SANDBOX_FIXTURES = frozenset({"sandbox", "engine_sandbox", "sb"})
 """Fixtures that start a warm sandbox template (a process preloading numpy, scikit-learn...)."""
@@ -34,8 +35,8 @@ _SANDBOX_DIR = Path(__file__).resolve().parent / "sandbox"
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects on the markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark, then run the tests of the shared servers last (in their order), so the servers start
-    in the background while every other test runs."""
+    """Mark, then run the tests of the real servers last (in their order), so the servers start in
+    the background while every other test runs."""
     on_server = []
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
@@ -84,7 +85,7 @@ def shared_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The one real server for every test that needs no limits of its own (see tests/servers.py).
 
     Tests must leave it as they found it: idle (``wait_idle`` before a test that needs both slots),
-    and never stopped or killed (a test that kills its server starts its own).
+    and never stopped or killed (a test that stops or kills its server has its own).
     """
     server = SHARED.get(request.config)
     assert SHARED.spec is not None
