@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 from sandbox.limits import FROZEN
@@ -44,6 +46,12 @@ class DownloadLimits(BaseModel):
     cache_dir: str = ""
     max_redirects: int = Field(5, ge=0, le=20)
     """Redirects followed per download, each re-checked like the first URL."""
+
+    def cache_path(self) -> Path:
+        """``cache_dir``, or ``~/.cache/automl-worker/datasets`` when it is empty. The parent resolves
+        it (a job's ``HOME`` is its own temp dir, gone when the job ends) and sends the absolute path."""
+        configured = self.cache_dir
+        return Path(configured).expanduser() if configured else Path.home() / ".cache" / "automl-worker" / "datasets"
 
 
 class SearchLimits(BaseModel):

@@ -135,7 +135,7 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     if not drop_privileges():
         raise OSError(last_errno(), "capset failed: the job would keep its capabilities")
     payload = orjson.loads((tmpdir / spec.payload_file).read_bytes())
-    confine.apply(spec.guards, tmpdir, spec.connect_ports)  # last: Landlock and seccomp need no_new_privs
+    confine.apply(spec.guards, tmpdir, spec.connect_ports, spec.write_paths)  # last: Landlock and seccomp need no_new_privs
     budget = spec.plan.budget_seconds
     ctx = JobContext(
         job_id=spec.job_id,

@@ -17,6 +17,7 @@ import functools
 import os
 import site
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,11 @@ def prepare() -> None:
         seccomp.program()
 
 
-def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = None) -> list[str]:
+def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = None,
+          write_paths: Sequence[str] = ()) -> list[str]:
     """Confine this process (the job child) as ``guards`` says; the layers applied. ``connect_ports``:
-    this job's TCP ports under landlock_net (None = ``guards.connect_ports``)."""
+    this job's TCP ports under landlock_net (None = ``guards.connect_ports``); ``write_paths``: what
+    this job may write beside its dir and ``guards.confine_write_paths``."""
     on = {layer: getattr(guards, layer) != "off" for layer in LAYERS}
     kernel = _kernel()
     for layer in LAYERS:
@@ -149,7 +152,7 @@ def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = N
                                  scopes=on["landlock_scopes"])
         if on["landlock_fs"]:
             rules.allow_paths([*SYSTEM_READ, *_python_paths(tmpdir), *guards.confine_read_paths], landlock.FS_READ)
-            rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths],
+            rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths, *write_paths],
                               landlock.FS_WRITE | landlock.IOCTL_DEV)
         if on["landlock_net"]:
             rules.allow_connect(guards.connect_ports if connect_ports is None else connect_ports)

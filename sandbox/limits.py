@@ -58,15 +58,15 @@ class GuardLimits(BaseModel):
 
     landlock_fs: GuardMode = "auto"
     """Landlock filesystem rules: a job writes only in its own dir and reads only what it needs."""
-    landlock_net: GuardMode = "off"
-    """Landlock TCP rules (ABI >= 4): no bind, connect only to ``connect_ports``."""
+    landlock_net: GuardMode = "auto"
+    """Landlock TCP rules (ABI >= 4): no bind, connect only to ``connect_ports`` (or a run's own ports)."""
     landlock_scopes: GuardMode = "auto"
     """Landlock scopes (ABI >= 6): signals and abstract unix sockets only within the job's domain."""
     seccomp: GuardMode = "auto"
     """seccomp filter (libseccomp): ptrace, mount, unshare, keyrings, bpf, odd socket families -> EPERM."""
     confine_read_paths: list[str] = []
-    """Extra paths jobs may read under landlock_fs (e.g. a shared ``[download] cache_dir``)."""
+    """Extra paths every job may read under landlock_fs."""
     confine_write_paths: list[str] = []
     """Extra paths jobs may write under landlock_fs."""
     connect_ports: list[int] = [80, 443]
-    """TCP ports jobs may connect to under landlock_net."""
+    """TCP ports jobs may connect to under landlock_net, unless a run names its own."""

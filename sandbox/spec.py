@@ -42,6 +42,9 @@ class JobSpec(BaseModel):
     fault_injection: bool = False
     connect_ports: list[int] | None = None
     """TCP ports this job may connect to under ``[guards] landlock_net`` (None = ``connect_ports``)."""
+    write_paths: list[str] = []
+    """Paths this job may also write under ``[guards] landlock_fs``, beside its own dir and
+    ``confine_write_paths`` (e.g. the dataset cache, for a job that fetches a sample)."""
     cgroup_procs: str | None = None
     """The ``cgroup.procs`` file the child moves itself into, when the cgroup layer is on."""
 

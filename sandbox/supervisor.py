@@ -194,6 +194,7 @@ class Sandbox:
         job_id: str | None = None,
         limits: JobLimits | None = None,
         connect_ports: Sequence[int] | None = None,
+        write_paths: Sequence[str] = (),
     ) -> Outcome:
         """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe.
 
@@ -202,6 +203,8 @@ class Sandbox:
         caller's budget (the request deadline's remainder), which can only shorten the limit.
         ``connect_ports`` replaces ``[guards] connect_ports`` for this run (``[]``: no TCP connect at
         all), where the ``landlock_net`` layer is on: the caller knows whether the job downloads.
+        ``write_paths`` are existing paths this run may write besides its own dir, where the
+        ``landlock_fs`` layer is on (e.g. a shared download cache, for a job that fills it).
         """
         job_id = job_id or uuid.uuid4().hex[:12]
         started = time.monotonic()
@@ -215,8 +218,11 @@ class Sandbox:
                                started=started, plan=plan)
             tmpdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=self._tmp_root))
             spec = self._spec(plan, job_id, target, tmpdir)
-            if connect_ports is not None:
-                spec = spec.model_copy(update={"connect_ports": [int(p) for p in connect_ports]})
+            if connect_ports is not None or write_paths:
+                spec = spec.model_copy(update={
+                    "connect_ports": None if connect_ports is None else [int(p) for p in connect_ports],
+                    "write_paths": [str(p) for p in write_paths],
+                })
             (tmpdir / spec.payload_file).write_bytes(dumps(payload))
             with self._lock:
                 self.jobs_started += 1

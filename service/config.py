@@ -131,6 +131,7 @@ class Settings(BaseModel):
                 out[name] = {k: getattr(self.request, k) for k in field.annotation.model_fields}  # type: ignore[union-attr]
             else:
                 out[name] = getattr(self, name).model_dump()
+        out["download"]["cache_dir"] = str(self.download.cache_path().absolute())
         return out
 
 

@@ -13,15 +13,23 @@ caps allow. The caller runs this off the event loop (``Worker`` uses a small par
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
+from service.catalog import SAMPLES
 from service.config import RequestLimits
 from service.jsonscan import scan
 
-__all__ = ["ParsedRequest", "RequestError", "decode_request", "parse_request", "summarize"]
+__all__ = ["Fetches", "ParsedRequest", "RequestError", "decode_request", "fetches", "parse_request", "summarize"]
+
+_URL_KEYS = ("dataset_url", "datasetUrl", "file_url", "fileUrl")
+"""Every name the engine reads a dataset URL from (``executor.schema.DatasetConfig.dataset_url``)."""
+_ID_KEYS = ("dataset_id", "datasetId", "selectedDatasetId")
+"""Every name the engine reads a dataset id from (``executor.schema.DatasetConfig.dataset_id``)."""
+_DOWNLOADED = frozenset(key for key, sample in SAMPLES.items() if sample["origin"] == "download")
 
 _KB = 1024
 _EMPTY = "the request is empty: send the workflow JSON {\"nodes\": [...], \"edges\": [...]}"
@@ -40,6 +48,26 @@ class RequestError(Exception):
 
 
 @dataclass(frozen=True)
+class Fetches:
+    """What a workflow may download, judged by the parent: which TCP ports and files its job needs.
+
+    Over-inclusive on purpose (every config place and alias of any node counts), never under: a job
+    the parent judged wrongly would only see its download refused by the confinement, coded.
+    """
+
+    url: bool = False
+    """A node names a dataset URL."""
+    sample: bool = False
+    """A node names a sample the engine downloads on first use (and then caches)."""
+    ports: frozenset[int] = frozenset()
+    """Ports written out in those URLs (``http://host:8080/…``); scheme ports are ``[guards] connect_ports``."""
+
+    @property
+    def any(self) -> bool:
+        return self.url or self.sample
+
+
+@dataclass(frozen=True)
 class ParsedRequest:
     """A checked workflow as the parent keeps it while it waits: compact JSON bytes, not objects."""
 
@@ -47,6 +75,8 @@ class ParsedRequest:
     """The workflow object as compact JSON, exactly what the job child receives."""
     summary: dict[str, Any]
     """What the log line says about it (:func:`summarize`)."""
+    fetches: Fetches = field(default_factory=Fetches)
+    """What its job may download (:func:`fetches`)."""
 
 
 def _over(name: str, what: str, got: float, limit: int, unit: str = "") -> RequestError:
@@ -146,7 +176,40 @@ def decode_request(raw: Any, caps: RequestLimits) -> dict[str, Any]:
 def parse_request(raw: Any, caps: RequestLimits) -> ParsedRequest:
     """:func:`decode_request`, kept as bytes plus a summary (the decoded objects are dropped)."""
     workflow = decode_request(raw, caps)
-    return ParsedRequest(body=orjson.dumps(workflow), summary=summarize(workflow))
+    return ParsedRequest(body=orjson.dumps(workflow), summary=summarize(workflow), fetches=fetches(workflow))
+
+
+def fetches(workflow: dict[str, Any]) -> Fetches:
+    """Which downloads a workflow's job may make: dataset URLs (and their ports), downloaded samples."""
+    url = sample = False
+    ports: set[int] = set()
+    for node in workflow.get("nodes") or []:
+        if not isinstance(node, dict):
+            continue
+        data = node.get("data")
+        places = (node.get("config"), data.get("config") if isinstance(data, dict) else None, data)
+        for cfg in (place for place in places if isinstance(place, dict)):
+            for key in _URL_KEYS:
+                value = cfg.get(key)
+                if isinstance(value, str) and value.strip():
+                    url = True
+                    port = _port(value.strip())
+                    if port is not None:
+                        ports.add(port)
+            for key in _ID_KEYS:
+                value = cfg.get(key)
+                if isinstance(value, str) and value.strip().removeprefix("sample-") in _DOWNLOADED:
+                    sample = True
+    return Fetches(url=url, sample=sample, ports=frozenset(ports))
+
+
+def _port(url: str) -> int | None:
+    """The port written out in ``url``, if any and valid (the engine refuses the rest itself)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return None
+    return port if port else None
 
 
 def _config(node: dict[str, Any]) -> dict[str, Any]:

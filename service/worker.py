@@ -25,12 +25,12 @@ from typing import Any
 
 import orjson
 
-from sandbox import Sandbox
+from sandbox import GuardLimits, Sandbox
 from service import codes
 from service.admission import Admission, Busy
 from service.config import Settings
 from service.memory import release_free_memory
-from service.request import ParsedRequest, RequestError, parse_request
+from service.request import Fetches, ParsedRequest, RequestError, parse_request
 from service.results import bound_failure, completed_text, dumps, failure, from_outcome
 from service.status import RECENT_SIZE, health_report, is_operator, operator_token
 
@@ -76,6 +76,8 @@ class Worker:
         # bounds the memory a burst of large bodies can take while it is decoded.
         self._parse_pool = ThreadPoolExecutor(settings.server.parse_threads, thread_name_prefix="parse")
         self._lock = threading.Lock()
+        self._cache: str | None = None
+        """The dataset cache jobs share (``[download] cache_dir`` resolved), once started."""
         self._operator_token = operator_token()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -84,7 +86,7 @@ class Worker:
         """Start the warm template and run the guard self-check; raises if the template cannot start."""
         sb = Sandbox(
             self.settings.job,
-            self.settings.guards,
+            self._guards(),
             preload=self.preload,
             fault_injection=self.settings.testing.fault_injection,
             extra_env={"MPLBACKEND": "Agg"},
@@ -100,6 +102,27 @@ class Worker:
             if bad:
                 log.warning("self-check: guards not answering correctly: %s", ", ".join(bad))
         return self
+
+    def _guards(self) -> GuardLimits:
+        """``[guards]``, with the dataset cache readable by every job (created now if need be)."""
+        guards = self.settings.guards
+        cache = self.settings.download.cache_path().absolute()
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # jobs then fetch samples every time; the engine says so in a warning
+            log.warning("dataset cache %s cannot be created (%s): samples are not cached", cache, exc)
+            self._cache = None
+            return guards
+        self._cache = str(cache)
+        return guards.model_copy(update={"confine_read_paths": [*guards.confine_read_paths, self._cache]})
+
+    def access(self, fetches: Fetches) -> dict[str, Any]:
+        """What a job may reach beyond its own dir: TCP ports only when it downloads (``[guards]
+        connect_ports`` and any port written in its URLs), the dataset cache to write only when it
+        fetches a sample. Applied where ``[guards] landlock_net`` / ``landlock_fs`` are on."""
+        ports = sorted(set(self.settings.guards.connect_ports) | fetches.ports) if fetches.any else []
+        writes = [self._cache] if fetches.sample and self._cache else []
+        return {"connect_ports": ports, "write_paths": writes}
 
     def close(self) -> None:
         """Stop the template and the job threads (running jobs are left to finish or time out)."""
@@ -219,7 +242,8 @@ class Worker:
             "request_id": rid,
         }
         on_event = _progress_filter(on_progress) if on_progress else None
-        out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel, job_id=rid)
+        out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel,
+                               job_id=rid, **self.access(workflow.fetches))
         usage = out.usage.to_dict()
         text = completed_text(out)  # a completed envelope goes out as the job sent it
         if text is not None:

@@ -55,11 +55,8 @@ def limit_hint(kind: str, limits: EngineLimits) -> str:
 
 
 def cache_dir(limits: EngineLimits) -> Path:
-    """``[download] cache_dir``, or ``~/.cache/automl-worker/datasets`` when it is empty."""
-    configured = limits.download.cache_dir
-    return (
-        Path(configured).expanduser() if configured else Path.home() / ".cache" / "automl-worker" / "datasets"
-    )
+    """``[download] cache_dir`` (the parent sends it resolved: see ``DownloadLimits.cache_path``)."""
+    return limits.download.cache_path()
 
 
 def _sha256(data: bytes) -> str:

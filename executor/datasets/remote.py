@@ -203,6 +203,16 @@ def _open(url: str, allowed_hosts: Sequence[str], deadline: _Deadline) -> http.c
         try:
             conn.connect()
             return conn
+        except PermissionError:  # EACCES from Landlock: this job may not connect to that port
+            conn.close()
+            raise FetchError(
+                f"the job may not connect to port {port} of {shown(host)}: a job connects only to the ports of "
+                "its workflow's dataset URLs and [guards] connect_ports (a redirect to another port is refused)",
+                kind="refused", url=url,
+            ) from None
+        except TimeoutError:  # the socket's timeout is the time the download had left
+            conn.close()
+            raise FetchError("the download timed out", kind="timeout", url=url) from None
         except (OSError, ssl.SSLError) as exc:
             conn.close()
             last = exc
@@ -261,7 +271,9 @@ def fetch(
         except FetchError:
             raise
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-            if deadline.expired:
+            # A socket timeout is the deadline too: the socket's timeout is the time that was left,
+            # so it can fire just before the deadline's timer thread has run.
+            if deadline.expired or isinstance(exc, TimeoutError):
                 raise FetchError("the download timed out", kind="timeout", url=current) from None
             raise FetchError(f"the download failed ({exc})", kind="network", url=current) from None
         finally:

@@ -199,19 +199,14 @@ def test_a_slow_server_hits_the_whole_download_timeout(
     """0.5 s for the whole download: the fetch gives up long before the server would be done.
 
     Whichever stops the read first (the download's deadline or the socket's own timeout of the same
-    length) is a matter of scheduling; either way the answer is a timeout.
+    length) is a matter of scheduling; either way the answer is a timeout (it once was "network"
+    when the socket's timeout fired first, on a busy machine).
     """
     url = server.serve("/slow.csv", b"a,b\n" * 75, **route)
     start = time.monotonic()
     with pytest.raises(FetchError, match="timed out") as info:
         _fetch(url, timeout_seconds=0.5)
     assert time.monotonic() - start < server_seconds / 2  # it did not wait for the server
-    if info.value.kind == "network" and "(timed out)" in str(info.value):
-        # executor/datasets/remote.py: the connection's socket timeout is the time left when it was
-        # opened, so it can fire just before the deadline's timer thread runs (a busy machine); fetch()
-        # then sees deadline.expired still False and calls it a network error ("the download failed
-        # (timed out)"). A product bug, reported; the test stays strict on every other outcome.
-        pytest.xfail("known race in executor.datasets.remote.fetch: a socket timeout at the deadline is kind 'network'")
     assert info.value.kind == "timeout"
 
 

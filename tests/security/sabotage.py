@@ -282,7 +282,7 @@ def _sabotage_confine() -> list[str]:
     every job child it forks inherits the no-op."""
     from sandbox import confine
 
-    confine.apply = lambda guards, tmpdir, connect_ports=None: []
+    confine.apply = lambda guards, tmpdir, connect_ports=None, write_paths=(): []
     return ["sandbox.confine.apply"]
 
 
