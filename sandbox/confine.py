@@ -113,31 +113,42 @@ def _python_tree() -> tuple[str, ...]:
     return tuple(sorted({os.path.realpath(p) for p in paths}))
 
 
+def _may_read_tree(real: str, job: str) -> bool:
+    """Never a tree that holds the job dirs (/, /tmp): rules are beneath-rules, so that would open all jobs."""
+    return not (real == "/" or job == real or job.startswith(real.rstrip("/") + "/"))
+
+
 def _python_paths(tmpdir: Path) -> list[str]:
-    out = []
     job = str(tmpdir.resolve())
-    for real in _python_tree():
-        # never a tree that holds the job dirs (/, /tmp): only beneath-rules, so that would open all jobs
-        if real == "/" or job == real or job.startswith(real.rstrip("/") + "/"):
-            continue
-        out.append(real)
-    return out
+    return [real for real in _python_tree() if _may_read_tree(real, job)]
+
+
+@functools.cache
+def _static_handles() -> tuple[landlock.Handle, ...]:
+    """``SYSTEM_READ`` and the Python trees, opened once: in the template, so every job child inherits
+    the descriptors and adds their rules without a path lookup (``O_CLOEXEC``: no exec'd program
+    keeps them; an ``O_PATH`` descriptor reads nothing, and a path under it still meets the rules)."""
+    paths = dict.fromkeys([*SYSTEM_READ, *_python_tree()])
+    return tuple(handle for path in paths if (handle := landlock.Handle.open(path)) is not None)
 
 
 def prepare() -> None:
     """Do the costly parts once, in the template (every job child inherits them): probe the
-    kernel, list the Python trees, compile the seccomp filter."""
-    _kernel()
+    kernel, list the Python trees and open the static paths, compile the seccomp filter."""
+    kernel = _kernel()
     _python_tree()
+    if kernel["abi"] >= 1:
+        _static_handles()
     if seccomp.available():
-        seccomp.program()
+        seccomp.prepare()
 
 
 def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = None,
           write_paths: Sequence[str] = ()) -> list[str]:
     """Confine this process (the job child) as ``guards`` says; the layers applied. ``connect_ports``:
     this job's TCP ports under landlock_net (None = ``guards.connect_ports``); ``write_paths``: what
-    this job may write beside its dir and ``guards.confine_write_paths``."""
+    this job may write beside its dir and ``guards.confine_write_paths``. ``tmpdir`` is absolute and
+    resolved (no symlink in it)."""
     on = {layer: getattr(guards, layer) != "off" for layer in LAYERS}
     kernel = _kernel()
     for layer in LAYERS:
@@ -151,7 +162,11 @@ def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = N
         rules = landlock.Ruleset(kernel["abi"], fs=on["landlock_fs"], net=on["landlock_net"],
                                  scopes=on["landlock_scopes"])
         if on["landlock_fs"]:
-            rules.allow_paths([*SYSTEM_READ, *_python_paths(tmpdir), *guards.confine_read_paths], landlock.FS_READ)
+            job = str(tmpdir)  # resolved by the parent (sandbox.stale.make_owned_dir)
+            for handle in _static_handles():
+                if handle.path in SYSTEM_READ or _may_read_tree(handle.path, job):
+                    rules.allow(handle, landlock.FS_READ)
+            rules.allow_paths(guards.confine_read_paths, landlock.FS_READ)
             rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths, *write_paths],
                               landlock.FS_WRITE | landlock.IOCTL_DEV)
         if on["landlock_net"]:

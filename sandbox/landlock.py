@@ -13,10 +13,11 @@ import ctypes
 import errno
 import os
 import platform
+import stat
 import struct
 from collections.abc import Iterable
 
-__all__ = ["FS_READ", "FS_WRITE", "LandlockError", "Ruleset", "abi"]
+__all__ = ["FS_READ", "FS_WRITE", "Handle", "LandlockError", "Ruleset", "abi"]
 
 _NR = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}.get(platform.machine())
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -44,8 +45,33 @@ _FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 """The only rights a rule on a file (not a directory) may carry."""
 
 
+_ALL = (1 << 64) - 1
+
+
 class LandlockError(OSError):
     pass
+
+
+class Handle:
+    """An ``O_PATH`` descriptor of a path a rule names: opened once (the template keeps the static
+    ones, so a job child adds their rules without a path lookup) and whether it is a directory."""
+
+    __slots__ = ("fd", "is_dir", "path")
+
+    def __init__(self, path: str, fd: int, is_dir: bool) -> None:
+        self.path, self.fd, self.is_dir = path, fd, is_dir
+
+    @classmethod
+    def open(cls, path: str) -> Handle | None:
+        """The handle, or None where the path does not exist or cannot be opened."""
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return None
+        return cls(path, fd, stat.S_ISDIR(os.fstat(fd).st_mode))
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _call(nr: int, *args: object) -> int:
@@ -87,22 +113,24 @@ class Ruleset:
         """Allow ``rights`` beneath each existing path (files get their file rights only); the added."""
         added = []
         for path in paths:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
+            handle = Handle.open(path)
+            if handle is None:
                 continue
             try:
-                allowed = rights & self.fs_rights
-                if not os.path.isdir(f"/proc/self/fd/{fd}"):
-                    allowed &= _FILE_RIGHTS
-                if not allowed:
-                    continue
-                rule = ctypes.create_string_buffer(struct.pack("=Qi", allowed, fd), 12)
-                _call(_NR[1], ctypes.c_int(self.fd), ctypes.c_int(_RULE_PATH_BENEATH), rule, ctypes.c_uint32(0))
-                added.append(path)
+                if self.allow(handle, rights):
+                    added.append(path)
             finally:
-                os.close(fd)
+                handle.close()
         return added
+
+    def allow(self, handle: Handle, rights: int) -> bool:
+        """Allow ``rights`` beneath an opened path (a file gets its file rights only)."""
+        allowed = rights & self.fs_rights & (_ALL if handle.is_dir else _FILE_RIGHTS)
+        if not allowed:
+            return False
+        rule = ctypes.create_string_buffer(struct.pack("=Qi", allowed, handle.fd), 12)
+        _call(_NR[1], ctypes.c_int(self.fd), ctypes.c_int(_RULE_PATH_BENEATH), rule, ctypes.c_uint32(0))
+        return True
 
     def allow_connect(self, ports: Iterable[int]) -> None:
         if not self.net_rights & NET_CONNECT_TCP:

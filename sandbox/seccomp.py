@@ -14,7 +14,7 @@ import functools
 import os
 import socket
 
-__all__ = ["DENIED_SYSCALLS", "SOCKET_FAMILIES", "SeccompError", "apply", "available"]
+__all__ = ["DENIED_SYSCALLS", "SOCKET_FAMILIES", "SeccompError", "apply", "available", "prepare", "program"]
 
 DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns",
@@ -129,9 +129,9 @@ _NR_SECCOMP = {"x86_64": 317, "aarch64": 277}
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def apply() -> None:
-    """Load the filter on every thread of this process (TSYNC) and whatever it starts later.
-    Needs no_new_privs (the job child has set it)."""
+@functools.cache
+def _prepared() -> tuple[int, ctypes.Array[ctypes.c_char], _SockFprog]:
+    """The syscall number and the filter as the kernel takes it, built once (in the template)."""
     import platform
 
     code = program()
@@ -139,7 +139,18 @@ def apply() -> None:
     if nr is None:
         raise SeccompError(errno.ENOSYS, "no seccomp syscall number for this architecture")
     buf = ctypes.create_string_buffer(code, len(code))
-    prog = _SockFprog(len(code) // 8, ctypes.addressof(buf))
+    return nr, buf, _SockFprog(len(code) // 8, ctypes.addressof(buf))
+
+
+def prepare() -> None:
+    """Compile the filter now (the template does, so no job child pays for it)."""
+    _prepared()
+
+
+def apply() -> None:
+    """Load the filter on every thread of this process (TSYNC) and whatever it starts later.
+    Needs no_new_privs (the job child has set it)."""
+    nr, _buf, prog = _prepared()
     ret = _libc.syscall(ctypes.c_long(nr), ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
                         ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(prog))
     if ret != 0:

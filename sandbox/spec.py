@@ -28,7 +28,7 @@ class JobSpec(BaseModel):
     target: str
     """``module:function`` the child calls as ``function(payload, ctx)``."""
     tmpdir: str
-    """The job's private dir: its cwd, ``TMPDIR`` and ``HOME``; holds the payload file."""
+    """The job's private dir, absolute and resolved: its cwd, ``TMPDIR`` and ``HOME``; holds the payload file."""
     payload_file: str = "payload.json"
     """The payload's file name in ``tmpdir`` (JSON)."""
     env: dict[str, str]

@@ -80,8 +80,9 @@ def owner_record(pid: int | None = None) -> dict[str, Any]:
 
 
 def make_owned_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Path:
-    """``tempfile.mkdtemp(prefix=prefix, dir=parent)`` holding a marker that names this process."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    """``tempfile.mkdtemp(prefix=prefix, dir=parent)``, resolved (no symlink in it: job confinement
+    compares paths as strings), holding a marker that names this process."""
+    path = Path(os.path.realpath(tempfile.mkdtemp(prefix=prefix, dir=parent)))
     temp = path / f"{MARKER}.tmp"
     temp.write_bytes(orjson.dumps(owner_record()))
     os.replace(temp, path / MARKER)  # whole or absent: a sweep never reads half a marker
