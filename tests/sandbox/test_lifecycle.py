@@ -63,7 +63,8 @@ def test_no_process_of_the_job_is_running_when_its_answer_comes(sandbox: Sandbox
         outcome = sandbox.run("sandbox.faults:target", payload)
         states = {pid: _state(pid) for pid in outcome.pids}
         assert len(outcome.pids) == 2, outcome.to_dict()
-        assert set(states.values()) <= {"gone", psutil.STATUS_ZOMBIE}, states
+        # "dead" (X): the kernel is releasing it while its parent reaps it; nothing of it runs
+        assert set(states.values()) <= {"gone", psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD}, states
 
 
 def _state(pid: int) -> str:
