@@ -189,3 +189,21 @@ def test_a_cached_sample_is_read_from_the_shared_cache_not_the_jobs_home(worker:
     _plant_titanic(cache)
     answer = _submit(worker, _workflow({"dataset_id": "titanic", "is_sample": True}, target="Survived"))
     assert answer["status"] == "completed", answer
+
+
+@pytest.mark.slow
+def test_real_work_passes_under_every_confinement_layer(worker: Any) -> None:
+    """The shipped guards (every layer the kernel offers, on): an Optuna search, plots and the model file."""
+    from tests.executor import enginekit as kit
+
+    active = {layer["name"] for layer in worker.sandbox.layers() if layer["active"]}
+    assert {name for name in confine.LAYERS if confine.status(GuardLimits())[name][0]} <= active
+    wf = kit.example("iris_random_forest")
+    kit.node(wf, "model-15")["config"].update({"use_optuna": True, "optuna_trials": 3})
+    answer = _submit(worker, json.dumps(wf))
+    assert answer["status"] == "completed", answer
+    results = answer["results"]
+    assert results["trainingMode"] == "optuna" and results["search"]["trials"] == 3
+    assert results["plots"] and all(plot["url"].startswith("data:image/png;base64,") and len(plot["url"]) > 1000
+                                    for plot in results["plots"]), results["plots"]
+    assert len(results["model_base64"]) > 1000
