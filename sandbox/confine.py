@@ -69,7 +69,8 @@ def _detail(layer: str, guards: GuardLimits) -> str:
         return "jobs write only in their own dir; read only Python, the project, system paths and " \
                f"{len(guards.confine_read_paths)} configured path(s): no other job's dir, /tmp or parent files"
     if layer == "landlock_net":
-        return f"no TCP bind; TCP connect only to ports {sorted(guards.connect_ports)}"
+        return (f"no TCP bind; TCP connect only to the ports each run is given (default {sorted(guards.connect_ports)}; "
+                "the worker gives none to a job that downloads nothing)")
     if layer == "landlock_scopes":
         return "jobs signal and reach abstract unix sockets only within their own domain"
     return "ptrace, process_vm_*, mount, unshare/setns, keyrings, bpf, perf, personality and non-inet/unix " \
