@@ -67,10 +67,30 @@ def await_spec(go_r: int, res_w: int, log_w: int) -> NoReturn:
             _run(body, res_w, log_w)
 
 
+class _PayloadTooLarge(Exception):
+    """The payload could not be decoded within the job's memory limit (a limit, not an internal error)."""
+
+
+def _decode_payload(path: Path, plan: LimitPlan) -> Any:
+    """The payload, decoded under the job's limits. The parent wrote valid JSON, so a decode that
+    fails here ran out of memory (orjson: "Not enough memory to allocate buffer for parsing")."""
+    size = path.stat().st_size
+    try:
+        return orjson.loads(path.read_bytes())
+    except (MemoryError, orjson.JSONDecodeError) as exc:
+        raise _PayloadTooLarge(
+            f"the job's payload ({size / (1 << 20):.1f} MB of JSON) does not fit in its memory limit of "
+            f"{plan.job.memory_mb} MB once decoded ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
+
+
 def _run(spec_bytes: bytes, res_w: int, log_w: int) -> NoReturn:
     try:
         spec = JobSpec.decode(spec_bytes)
         ctx, payload = _enter(spec, res_w, log_w)
+    except _PayloadTooLarge as exc:
+        _send_error(res_w, ErrorCode.MEMORY_EXCEEDED, str(exc), exc)
+        os._exit(1)
     except BaseException as exc:  # limits could not be applied: never run the job unguarded
         _send_error(res_w, ErrorCode.INTERNAL_ERROR, f"the job could not be isolated: {exc!r}", exc)
         os._exit(1)
@@ -134,7 +154,7 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     cap_thread_pools(spec.threads)
     if not drop_privileges():
         raise OSError(last_errno(), "capset failed: the job would keep its capabilities")
-    payload = orjson.loads((tmpdir / spec.payload_file).read_bytes())
+    payload = _decode_payload(tmpdir / spec.payload_file, spec.plan)
     confine.apply(spec.guards, tmpdir, spec.connect_ports, spec.write_paths)  # last: Landlock and seccomp need no_new_privs
     budget = spec.plan.budget_seconds
     ctx = JobContext(

@@ -74,6 +74,15 @@ def test_memory_stop_happens_before_the_tree_exceeds_the_limit_by_ten_percent(sb
     assert outcome.usage.peak_memory_mb <= 200 * 1.1
 
 
+def test_a_payload_too_large_to_decode_is_memory_exceeded_not_an_internal_error(sb: Sandbox) -> None:
+    """~74 MB of JSON under a 200 MB limit: orjson cannot allocate its buffers (the Python API's case)."""
+    payload = {"kind": "sleep", "seconds": 0, "junk": ["x" * 100] * 750_000}
+    outcome = sb.run("sandbox.faults:target", payload, limits=limits(memory_mb=200))
+    assert outcome.code == "memory_exceeded", outcome.to_dict()
+    assert "payload" in outcome.message and "200 MB" in outcome.message
+    assert outcome.to_dict()["details"]["limit"]["name"] == "memory_mb"
+
+
 def test_a_tree_over_the_memory_limit_is_stopped_by_the_watchdog(sb: Sandbox) -> None:
     # 3 processes x 120 MB: each is under RLIMIT_DATA (fork size + 200 MB), the tree is not.
     outcome = sb.run("tests.sandbox.targets:tree_hog", {"procs": 3, "mb": 120, "seconds": 40},
