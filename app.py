@@ -14,16 +14,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
+from service.startup import EarlyStart
 
-from service import Worker
-from service import catalog as cat
-from service.config import ConfigError, load_settings
-from service.http import build_app, make_predict, server_address
-from service.memory import fix_mmap_threshold
-from service.page import IDLE_SUMMARY, PANEL_OUTPUTS, Page, algorithm_choices
-from service.render import METRIC_HEADERS, ResultFiles
-from service.server import serve
+# `python app.py`: the worker (the sandbox's template importing the engine's libraries, then the
+# self-check) starts now, in its own process and a thread, while this process imports Gradio.
+EARLY = EarlyStart.begin() if __name__ == "__main__" else None
+
+import gradio as gr  # noqa: E402
+
+from service import Worker  # noqa: E402
+from service import catalog as cat  # noqa: E402
+from service.config import ConfigError  # noqa: E402
+from service.http import build_app, make_predict, server_address  # noqa: E402
+from service.page import IDLE_SUMMARY, PANEL_OUTPUTS, Page, algorithm_choices  # noqa: E402
+from service.render import METRIC_HEADERS, ResultFiles  # noqa: E402
+from service.server import serve  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -153,28 +158,31 @@ def build_ui(worker: Worker, files: ResultFiles) -> gr.Blocks:
     return demo
 
 
-def main() -> None:
+def main(early: EarlyStart | None = None) -> None:
     """Load limits.toml, start the sandbox, serve UI and API (0.0.0.0:7860 on a Space)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"start-up stopped: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     # uvicorn shuts down gracefully on SIGTERM (a Space restarting), then re-raises the signal; by
     # default that would kill this process before the finally below stops the template and
     # removes the job and result dirs. Exit through Python instead.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    fix_mmap_threshold()  # large request bodies go back to the system once freed
-    worker = Worker(settings).start()
+    early = early or EarlyStart.begin()
     files = ResultFiles()
     try:
-        app = build_app(worker, build_ui(worker, files), allowed_paths=[str(files.root)], css=CSS_FILE.read_text())
-        host, port = server_address()
-        log.info("serving on http://%s:%d (limits from %s)", host, port, settings.source)
-        serve(app, host, port, settings.server)
+        worker: Worker | None = None
+        try:
+            ui = build_ui(early.worker_unstarted(), files)  # while the worker starts
+            worker = early.worker()
+        except ConfigError as exc:
+            print(f"start-up stopped: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        try:
+            app = build_app(worker, ui, allowed_paths=[str(files.root)], css=CSS_FILE.read_text())
+            host, port = server_address()
+            log.info("serving on http://%s:%d (limits from %s)", host, port, worker.settings.source)
+            serve(app, host, port, worker.settings.server)
+        finally:
+            worker.close()
     finally:
-        worker.close()
         files.close()
 
 
@@ -183,4 +191,4 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(EARLY)
