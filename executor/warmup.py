@@ -1,12 +1,12 @@
-"""The sandbox's warm-up for the engine: a tiny workflow run in each pre-forked job child.
+"""The sandbox's warm-up for the engine: a tiny workflow the template runs once, before it forks.
 
-The template only imports (it must never run numeric code: thread pools do not survive fork).
-A fresh job child therefore pays every first call itself: sample loading, the first fit and
-predict, scorers, the first figure drawn and its text laid out, the model file. The sandbox runs
-:func:`run` in each job child while it waits for its job, so those costs are paid off the
-request path (measured on the iris example: ~130 ms of a ~650 ms fresh-child run). The child is
-discarded after its one job, so nothing the warm-up leaves behind is seen by any other job, and
-a job's results do not depend on it (every estimator is seeded).
+Without it, every job child would pay every first call itself: sample loading, the first fit and
+predict, scorers, the first figure drawn and its text laid out, the model file. The template
+runs :func:`run` once after its imports, with every thread pool capped at one thread (a process
+that forks must start no thread: sandbox/warmup.py checks), so every job child forked from it
+starts with those costs paid and no request pays for readiness work. What it leaves behind is the
+same for every job (caches, loaded modules); a job's results do not depend on it (every
+estimator is seeded).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Main loop of the warm template: import the preload list once, then fork one runner per job.
 
 Started by :class:`sandbox.template.Template` as ``python -m sandbox._template_main FD PRELOAD [WARMUP]``.
-It stays single-threaded and never runs numeric code, so every fork starts from a clean state.
+It stays single-threaded: the only numeric code it runs is the warm-up, once, with every thread
+pool capped at one thread (sandbox/warmup.py), so every fork starts warm and from a clean state.
 It hands each job's socket to the spare runner it forked ahead; it never reads a job's spec, which
 comes to the runner on that socket.
 """
@@ -24,6 +25,7 @@ from .linux import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl, read_proc_st
 from .runner import run_spare
 from .threadpools import scan_thread_pools
 from .waiting import wait_readable
+from .warmup import warm_template
 
 _MAX_CONTROL = 1 << 16
 _RUN = b"run"
@@ -56,7 +58,13 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
             importlib.import_module(name)
         except BaseException as exc:  # report every failure: a silent preload error costs every job
             failed[name] = f"{type(exc).__name__}: {exc}"
-    scan_thread_pools()
+    warm: dict[str, Any] | None = None
+    if warmup and not failed:
+        warm = warm_template(warmup)  # once, here: every job child starts warm (see warmup.py)
+        if warm["threads"] != 1:
+            failed["warmup"] = (f"{warmup} left {warm['threads'] - 1} thread(s) running; a process that forks "
+                                "must not (cap its thread pools, join its threads)")
+    scan_thread_pools()  # after the warm-up: the libraries it loaded too
     prepare_confinement()  # kernel probe, Python trees, seccomp filter: once, not per job
     gc.collect()
     gc.freeze()  # keep imported objects out of the collector so forks share their pages
@@ -66,6 +74,7 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
         "import_seconds": time.monotonic() - started,
         "preloaded": [m for m in preload if m in sys.modules],
         "failed": failed,
+        "warmup": warm,
         "status": _status(),
     }
     sys.stdout.flush()
@@ -74,7 +83,7 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
     spare: tuple[int, socket.socket] | None = None
     while True:
         if spare is None:
-            spare = _make_spare(control, warmup)
+            spare = _make_spare(control)
         readable = wait_readable([control], 1.0)
         _reap()
         if not readable:
@@ -97,16 +106,16 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
             socket.send_fds(spare[1], [_RUN], [fds[0]])
         except OSError:  # the spare died: start a fresh one and hand it the job
             spare[1].close()
-            spare = _make_spare(control, warmup)
+            spare = _make_spare(control)
             socket.send_fds(spare[1], [_RUN], [fds[0]])
         spare[1].close()
         os.close(fds[0])
         spare = None
 
 
-def _make_spare(control: socket.socket, warmup: str) -> tuple[int, socket.socket]:
-    """Fork the next runner ahead of its job (it forks its job child right away too, which runs
-    the ``warmup`` target while it waits)."""
+def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
+    """Fork the next runner ahead of its job (it forks its job child right away too, which then
+    waits for its spec)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -114,7 +123,7 @@ def _make_spare(control: socket.socket, warmup: str) -> tuple[int, socket.socket
     if pid == 0:
         control.close()
         ours.close()
-        run_spare(theirs.detach(), warmup)  # never returns
+        run_spare(theirs.detach())  # never returns
     theirs.close()
     return pid, ours
 

@@ -1,6 +1,6 @@
 """The job child: waits for its spec, isolates itself, runs the target once, sends back one result.
 
-    runner ──fork──▶ child ── warm_up (optional, see warmup.py) ── await_spec(go pipe)
+    runner ──fork──▶ child ── await_spec(go pipe)   (forked from the warmed template: see warmup.py)
                        │ JobSpec.decode (the spec's only decode in this process)
                        │ enter: setsid, name, pdeathsig, stdio → log pipe, signals, cwd/env/TMPDIR,
                        │        cgroup, rlimits (spec.plan), thread caps, no privileges,
@@ -45,7 +45,6 @@ from .plan import LimitPlan
 from .protocol import FrameReader, dumps, result_status, write_json, write_result
 from .spec import JobSpec
 from .threadpools import cap_thread_pools
-from .warmup import WARMUP_STOP
 
 __all__ = ["await_spec"]
 
@@ -121,7 +120,7 @@ def _run(spec_bytes: bytes, res_w: int, log_w: int) -> NoReturn:
 def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     """Isolate this process as ``spec`` says (setsid first, then rlimits); the context and payload."""
     warm = resource.getrusage(resource.RUSAGE_SELF)
-    warm_cpu = warm.ru_utime + warm.ru_stime  # spent by the warm-up, before the job: not the job's
+    warm_cpu = warm.ru_utime + warm.ru_stime  # spent before the job (fork, wait): not the job's
     write_json(res_w, {"type": "baseline", "cpu_seconds": warm_cpu})
     os.setsid()
     set_process_name(job_process_name(spec.job_id))  # forked descendants inherit it, exec'd ones the env
@@ -134,7 +133,6 @@ def _enter(spec: JobSpec, res_w: int, log_w: int) -> tuple[JobContext, Any]:
     os.close(log_w)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(WARMUP_STOP, signal.SIG_IGN)  # the warm-up's stop signal may come after the spec
     faulthandler.enable(file=sys.stderr, all_threads=True)  # a crash leaves its Python stack in logTail
     tmpdir = Path(spec.tmpdir)
     os.chdir(tmpdir)

@@ -1,6 +1,6 @@
 """The runner: one per job, forked by the template ahead of its job; waits, reaps, reports.
 
-    template ──fork──▶ runner R ──fork──▶ job child C (see child.py; warms up, then waits for its spec)
+    template ──fork──▶ runner R ──fork──▶ job child C (see child.py; waits for its spec)
                           │  job socket ─▶ its RunnerSpec, then the JobSpec's bytes: forwarded unchanged to C
                           │  reads C's result pipe (frames) and log pipe (keeps the tail)
                           │  wait4(C) → exit status, signal, rusage; as a subreaper it adopts and
@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import resource
 import selectors
-import shutil
 import signal
 import socket
-import tempfile
 import time
 import traceback
 from typing import Any, NoReturn
@@ -40,7 +38,6 @@ from .protocol import (
     write_frame,
     write_json,
 )
-from .warmup import WARMUP_STOP, warm_up
 
 __all__ = ["run_spare"]
 
@@ -48,22 +45,19 @@ _POLL_SECONDS = 0.02
 _REAP_SECONDS = 2.0
 
 
-def run_spare(ctl_fd: int, warmup: str = "") -> NoReturn:
+def run_spare(ctl_fd: int) -> NoReturn:
     """Body of a pre-forked spare runner. Never returns.
 
-    The spare forks its job child at once (the child runs the caller's ``warmup`` target, if any,
-    then waits for its spec on a pipe), then waits for the template to hand it a job socket, so a
-    request pays for neither fork nor the first-call costs the warm-up took on. The job's spec
-    comes on that socket from the parent, after the runner's own; the spare passes the job's
-    bytes on to its child unchanged, without decoding them. The warm-up gets a temp
-    dir of its own, which the spare removes once the child is gone, however it ended.
+    The spare forks its job child at once (the child waits for its spec on a pipe), then waits
+    for the template to hand it a job socket, so a request pays for no fork; the template was
+    warmed up once, so the child starts warm and does no readiness work of its own. The job's
+    spec comes on that socket from the parent, after the runner's own; the spare passes the
+    job's bytes on to its child unchanged, without decoding them.
     """
     code = 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template's reaping handler would steal our wait4
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # while idle, die with the template
     prctl(PR_SET_CHILD_SUBREAPER, 1)
-    signal.signal(WARMUP_STOP, signal.SIG_IGN)  # the child inherits it until its warm-up handles it
-    warm_dir = tempfile.mkdtemp(prefix="warmup-") if warmup else ""  # under the sandbox's own root
     try:
         res_r, res_w = os.pipe()
         log_r, log_w = os.pipe()
@@ -72,7 +66,6 @@ def run_spare(ctl_fd: int, warmup: str = "") -> NoReturn:
         if pid == 0:
             for fd in (res_r, log_r, go_w, ctl_fd):
                 os.close(fd)
-            warm_up(warmup, go_r, warm_dir)
             await_spec(go_r, res_w, log_w)  # never returns
         for fd in (res_w, log_w, go_r):
             os.close(fd)
@@ -86,18 +79,11 @@ def run_spare(ctl_fd: int, warmup: str = "") -> NoReturn:
             prctl(PR_SET_PDEATHSIG, 0)  # a running job outlives a template restart
             runner_spec, job_spec = specs
             write_frame(go_w, KIND_JSON, job_spec)
-            if warmup:  # after the spec: a child that has not started its warm-up yet sees the spec instead
-                try:
-                    os.kill(pid, WARMUP_STOP)  # a warm-up still running gives way to the job at once
-                except ProcessLookupError:
-                    pass
             os.close(go_w)
             _Runner(runner_spec, fds[0]).run(pid, res_r, log_r)
     except BaseException:  # the runner must always exit, never fall back into the template loop
         traceback.print_exc()
         code = 70
-    if warm_dir:
-        shutil.rmtree(warm_dir, ignore_errors=True)
     os._exit(code)
 
 
@@ -133,7 +119,7 @@ class _Runner:
         self.data_at_start: int | None = None
         self.data_peak = 0
         self.cpu_before_job = 0.0
-        """CPU seconds the child spent warming up before its job (its "baseline" frame)."""
+        """CPU seconds the child spent before its job (its "baseline" frame: its fork and wait)."""
 
     def run(self, pid: int, res_r: int, log_r: int) -> None:
         started = time.monotonic()

@@ -75,9 +75,10 @@ class Sandbox:
     """Runs ``module:function`` targets in isolated, limited children forked from a warm template.
 
     ``preload`` names the modules the template imports once (the sandbox imports none of them
-    itself). ``warmup`` optionally names a ``module:function`` (no arguments) that each pre-forked
-    job child runs while it waits for its job, so first-call costs (lazy imports, caches) are paid
-    off the request path; it never runs in the template, so it may run numeric code. ``extra_env``
+    itself). ``warmup`` optionally names a ``module:function`` (no arguments) the template runs once
+    after its imports, single-threaded (sandbox/warmup.py), so every job child starts with its
+    first-call costs (lazy imports, caches, fonts) paid and no job ever pays for readiness work; a
+    warm-up that leaves a thread running stops the template from starting. ``extra_env``
     adds variables for the template and every job (e.g. ``MPLBACKEND``).
     """
 
@@ -170,6 +171,8 @@ class Sandbox:
                 "import_seconds": round(info.get("import_seconds", 0.0), 3),
                 "preloaded": info.get("preloaded", []),
                 "warmup": self._template.warmup or None,
+                "warmup_seconds": (self._template.info.get("warmup") or {}).get("seconds"),
+                "warmup_error": (self._template.info.get("warmup") or {}).get("error"),
                 "vm_size_mb": round(vm_size / _MB, 1),
                 "rss_mb": round(st.get("vm_rss", 0) / _MB, 1),
                 "threads": st.get("threads"),

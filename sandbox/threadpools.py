@@ -6,9 +6,11 @@ child forked from it inherits the result instead of paying the ~15 ms scan again
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["cap_thread_pools", "scan_thread_pools"]
+__all__ = ["cap_thread_pools", "scan_thread_pools", "single_threaded"]
 
 _controller: Any = None
 """threadpoolctl's view of the loaded BLAS/OpenMP libraries (None until scanned, or without threadpoolctl)."""
@@ -33,3 +35,16 @@ def cap_thread_pools(threads: int) -> None:
         scan_thread_pools()
     if _controller is not None:
         _limiter = _controller.limit(limits=threads)
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """In the template, around its warm-up: every pool found now capped at one thread, then restored
+    (a process that forks must start no thread)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield

@@ -1,75 +1,54 @@
-"""The job child's warm-up: the caller's ``module:function`` run while the child waits for its job.
+"""The warm-up: the caller's ``module:function`` run once in the template, before it forks anything.
 
-It runs while the child is idle, so the job's own first calls are warm. When the job arrives
-first, the runner sends :data:`WARMUP_STOP` and the warm-up stops at once (it unwinds like a
-KeyboardInterrupt, so its ``finally`` and ``with`` blocks run); the job never waits for it.
+Every job child is forked from the template, so whatever the warm-up leaves behind (first-call
+caches, lazily imported modules, fonts and text layouts, compiled paths) every job starts with,
+for nothing: no job child warms itself, so no readiness work ever runs beside a job (a warm-up
+per child cost ~0.25 s of CPU per request, on the CPUs the running job needed).
+
+The template forks, so the warm-up must leave no thread behind (a thread's locks would be held
+forever in every child): it runs with every thread pool capped at one thread (threadpoolctl;
+OpenMP, BLAS), and the template refuses to start if a thread is still running after it. Its
+output goes to /dev/null; its temp files go to a dir of its own under the sandbox's root,
+removed after it; an exception in it only means colder jobs, and is reported, never raised.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import signal
+import shutil
 import sys
 import tempfile
+import time
 import warnings
-from types import FrameType
+from typing import Any
 
-from .waiting import wait_readable
+from .linux import read_proc_status
+from .threadpools import single_threaded
 
-__all__ = ["WARMUP_STOP", "warm_up"]
-
-WARMUP_STOP = signal.SIGUSR1
-"""Sent by the runner to its job child when the job arrives: a warm-up still running stops."""
+__all__ = ["warm_template"]
 
 
-class _Stopped(BaseException):
-    """Raised inside the warm-up when its job has arrived."""
-
-
-class _Interruptible:
-    """The stop signal's handler: raises only while the warm-up runs, and only once (the signal
-    may be handled late, after the warm-up ended)."""
-
-    def __init__(self) -> None:
-        self.running = False
-
-    def stop(self, signum: int, frame: FrameType | None) -> None:
-        if self.running:
-            self.running = False
-            raise _Stopped
-
-
-def warm_up(target: str, go_r: int, tmpdir: str) -> None:
-    """Job child, before its job: run ``target`` (no arguments) unless the job is already waiting on ``go_r``.
-
-    It is the caller's code, never the job's; whatever it does or raises is silenced (its output
-    goes to /dev/null), and the job child is used as usual afterwards. Its CPU time is not charged
-    to the job (see :mod:`sandbox.child`). Its temporary files go to ``tmpdir``
-    (``tempfile.gettempdir()`` while it runs), which the runner removes.
-    """
-    if not target:
-        return
-    state = _Interruptible()
+def warm_template(target: str) -> dict[str, Any]:
+    """Run ``target`` (no arguments) once, single-threaded and silenced; what the ready message
+    reports: its seconds, its error (None when it ran), and the threads left (must be 1)."""
+    started = time.monotonic()
+    error: str | None = None
+    tmpdir = tempfile.mkdtemp(prefix="warmup-")  # under the sandbox's root (the template's TMPDIR)
     saved = os.dup(1), os.dup(2)
-    saved_filters = list(warnings.filters)  # a stop inside catch_warnings.__exit__ would leave them changed
+    saved_filters = list(warnings.filters)
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 1)
         os.dup2(null, 2)
         tempfile.tempdir = tmpdir
         module_name, _, func_name = target.partition(":")
-        state.running = True  # before the check: a stop signal from here on interrupts the warm-up
-        signal.signal(WARMUP_STOP, state.stop)
-        if wait_readable([go_r], 0):
-            return  # the job came first (the runner signals only after sending it)
-        with warnings.catch_warnings():
+        with single_threaded(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             getattr(importlib.import_module(module_name), func_name)()
-    except BaseException:  # noqa: S110 - a failed or stopped warm-up only means a colder job
-        pass
+    except BaseException as exc:  # noqa: BLE001 - a failed warm-up only means colder jobs
+        error = f"{type(exc).__name__}: {exc}"[:500]
     finally:
-        state.running = False
         tempfile.tempdir = None
         warnings.filters[:] = saved_filters
         sys.stdout.flush()
@@ -78,3 +57,5 @@ def warm_up(target: str, go_r: int, tmpdir: str) -> None:
         os.dup2(saved[1], 2)
         for fd in (*saved, null):
             os.close(fd)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return {"seconds": round(time.monotonic() - started, 3), "error": error, "threads": read_proc_status().threads}

@@ -46,7 +46,7 @@ class QueueLimits(BaseModel):
     max_ui_sessions: int = Field(64, ge=1, le=100_000)
     """Sessions whose UI state Gradio keeps in the parent (every API call opens one)."""
     warm_up: bool = True
-    """Whether pre-forked job children run the engine's warm-up while they wait."""
+    """Whether the template runs the engine's warm-up once at start-up (every job child starts warm)."""
     max_ui_value_kb: int = Field(64, ge=1, le=1_000_000)
     """Largest value (input or output) Gradio may keep in a session's UI state; larger are not kept."""
 

@@ -42,7 +42,7 @@ ENGINE_TARGET = "executor.entry:run"
 PRELOAD = ["executor.preload"]
 """Modules the warm template imports once, so a job starts with them loaded."""
 WARMUP = "executor.warmup:run"
-"""What each pre-forked job child runs while it waits for a request (first-call costs paid early)."""
+"""What the template runs once at start-up, so every job child starts with first-call costs paid."""
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 

@@ -62,27 +62,29 @@ def xgb_fit(payload: Any, ctx: JobContext) -> dict[str, Any]:
     return {"accuracy": float((model.predict(X) == y).mean())}
 
 
-# -- warm-ups (run by the pre-forked job child before its job) -------------------------------
+# -- warm-ups (run once by the template, before it forks) -----------------------------------
 
 WARMED: dict[str, Any] = {}
 
 
-def _mark(name: str) -> None:
-    """Leave an empty file named ``name`` in the warm-up's temp dir, for a test to poll for."""
+def warm_record() -> None:
+    """Leaves a mark every job can read back (proof it ran once, in the template), and a temp file."""
     import os
     import tempfile
 
-    open(os.path.join(tempfile.gettempdir(), name), "w").close()
-
-
-def warm_record() -> None:
-    """Leaves a mark the job can read back (proof it ran in the job's own process, first)."""
-    import os
-    import threading
-
     WARMED["pid"] = os.getpid()
-    threading.Thread(target=lambda: None).start()  # numeric libraries start threads: allowed here
-    _mark("recorded")
+    WARMED["runs"] = WARMED.get("runs", 0) + 1
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".warm") as handle:
+        WARMED["file"] = handle.name
+    print("warm-up noise on stdout")
+
+
+def warm_thread() -> None:
+    """Leaves a thread running: a template that forks must refuse it."""
+    import threading
+    import time
+
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 
 
 def warm_spin() -> None:
@@ -92,50 +94,20 @@ def warm_spin() -> None:
     end = time.process_time() + 1.5
     while time.process_time() < end:
         pass
-    _mark("spun")
 
 
 def warm_fail() -> None:
     print("warm-up noise on stdout")
-    _mark("failing")
     raise RuntimeError("the warm-up broke")
 
 
 def read_warm_mark(payload: Any, ctx: JobContext) -> Any:
     import os
-
-    return {"warmed_pid": WARMED.get("pid"), "pid": os.getpid()}
-
-
-def warm_long() -> None:
-    """A warm-up far longer than any test waits: the job must not wait for it."""
-    import time
-
-    try:
-        _mark("started")
-        time.sleep(30)
-    finally:  # an interrupted warm-up still unwinds: its clean-up runs
-        WARMED["unwound"] = True
-
-
-def read_unwound(payload: Any, ctx: JobContext) -> Any:
-    return {"unwound": WARMED.get("unwound", False)}
-
-
-def warm_file() -> None:
-    """Writes a temp file where temp files go, then holds on: stopped by its job, or discarded."""
-    import tempfile
-    import time
-
-    with tempfile.NamedTemporaryFile(delete=False, suffix=".warm") as handle:
-        WARMED["file"] = handle.name
-    time.sleep(30)
-
-
-def read_warm_file(payload: Any, ctx: JobContext) -> Any:
     import tempfile
 
-    return {"file": WARMED.get("file"), "job_tempdir": tempfile.gettempdir(), "ctx_tmpdir": str(ctx.tmpdir)}
+    return {"warmed_pid": WARMED.get("pid"), "runs": WARMED.get("runs"), "pid": os.getpid(),
+            "ppid": os.getppid(), "file": WARMED.get("file"), "job_tempdir": tempfile.gettempdir(),
+            "ctx_tmpdir": str(ctx.tmpdir)}
 
 
 def tree_hog(payload: dict[str, int], ctx: JobContext) -> Any:
