@@ -76,6 +76,9 @@ class Worker:
         # bounds the memory a burst of large bodies can take while it is decoded.
         self._parse_pool = ThreadPoolExecutor(settings.server.parse_threads, thread_name_prefix="parse")
         self._lock = threading.Lock()
+        self._engine_limits = orjson.Fragment(orjson.dumps(settings.engine_limits()))
+        """The same for every job: encoded once."""
+        self._trim_pending = threading.Event()
         self._cache: str | None = None
         """The dataset cache jobs share (``[download] cache_dir`` resolved), once started."""
         self._operator_token = operator_token()
@@ -186,6 +189,7 @@ class Worker:
             job_started = True
             fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel)
             fut.add_done_callback(lambda _f: self.admission.release())
+            fut.add_done_callback(lambda _f: self._trim_later(loop))
             try:
                 return await asyncio.shield(fut)
             except asyncio.CancelledError:
@@ -199,6 +203,22 @@ class Worker:
         except Exception as exc:  # the contract: one JSON answer, whatever happened
             logging.getLogger(__name__).exception("request %s failed inside the worker", rid)
             return self._answer(rid, workflow, failure(codes.INTERNAL_ERROR, f"The worker failed: {exc!r}."), arrival)
+
+    def _trim_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the heap's free pages back to the system soon after a job, off its answer's path
+        (malloc_trim takes a few ms and locks the arenas): once, for however many jobs end meanwhile."""
+        if self._trim_pending.is_set() or loop.is_closed():
+            return
+        self._trim_pending.set()
+
+        def trim() -> None:
+            self._trim_pending.clear()
+            release_free_memory()
+
+        try:
+            loop.call_later(_TRIM_DELAY_SECONDS, lambda: loop.run_in_executor(self._parse_pool, trim))
+        except RuntimeError:  # the loop is closing
+            self._trim_pending.clear()
 
     def _busy(self) -> dict[str, Any]:
         q = self.settings.queue
@@ -234,10 +254,9 @@ class Worker:
         """Blocking: one sandbox run, its envelope, its log line. Runs in a job thread."""
         assert self.sandbox is not None
         queue_wait = time.monotonic() - arrival
-        release_free_memory()
         payload = {
             "workflow": orjson.Fragment(workflow.body),
-            "limits": self.settings.engine_limits(),
+            "limits": self._engine_limits,
             "fault_injection": self.settings.testing.fault_injection,
             "request_id": rid,
         }
@@ -296,6 +315,9 @@ class Worker:
             logging.getLogger(__name__).exception("could not log request %s", rid)
         return text
 
+
+_TRIM_DELAY_SECONDS = 0.5
+"""After a job ends, its answer goes out before the parent's heap is trimmed."""
 
 _LARGE_BODY = 1 << 20
 """Bytes of request text past which the parse thread trims the heap after decoding it."""
