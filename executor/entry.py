@@ -15,7 +15,9 @@ __all__ = ["run"]
 def run(payload: Any, ctx: Any) -> dict[str, Any]:
     """Run ``payload["workflow"]`` under ``payload["limits"]``.
 
-    ``payload = {"workflow": {...}, "limits": {...}, "fault_injection": bool, "request_id": str}``.
+    ``payload = {"workflow": {...}, "limits": {...}, "fault_injection": bool, "request_id": str}``, and
+    optionally ``"files": {dataset node id: file name}``: files the parent copied into the job's dir
+    (``Sandbox.run(files=)``), outside the client's workflow, which can never name one.
     Every failure becomes a failure envelope, except one caused by a limit (a failed allocation,
     a write past the file size limit, a process or thread that could not start: see
     :func:`sandbox.errors.limit_error`), which is re-raised so the sandbox reports
@@ -30,7 +32,7 @@ def run(payload: Any, ctx: Any) -> dict[str, Any]:
             ctx = dataclasses.replace(ctx, fault_injection=bool(flag))
         from executor.runner import run_workflow
 
-        return run_workflow(payload["workflow"], limits=limits, ctx=ctx)
+        return run_workflow(payload["workflow"], limits=limits, ctx=ctx, files=payload.get("files"))
     except Exception as exc:
         if limit_error(exc) is not None:
             raise

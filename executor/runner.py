@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from executor.echo import clip, listing, tag, text_limits_in_force
-from executor.errors import ExecutionError, WorkflowError
+from executor.echo import clip, listing, shown, tag, text_limits_in_force
+from executor.errors import ExecutionError, InvalidWorkflowError, WorkflowError
 from executor.graph import Graph
 from executor.limits import EngineLimits
 from executor.progress import Progress
@@ -24,14 +25,14 @@ __all__ = ["run_workflow"]
 class _Run:
     """State of one run: datasets loaded, models trained, per-node statuses and warnings."""
 
-    def __init__(self, plan: Plan, limits: EngineLimits, ctx: Any) -> None:
+    def __init__(self, plan: Plan, limits: EngineLimits, ctx: Any, files: dict[str, Path] | None = None) -> None:
         self.plan = plan
         self.graph: Graph = plan.graph
         self.limits = limits
         self.ctx = ctx
         self.warnings: list[str] = list(plan.warnings)
         self.nodes: list[dict[str, Any]] = []
-        self.bench = Workbench(plan, limits, ctx, self.warnings)
+        self.bench = Workbench(plan, limits, ctx, self.warnings, files)
         self.trained: dict[str, Trained] = {}
         self.metrics: dict[str, list[dict[str, Any]]] = {}
         self.plots: dict[str, list[dict[str, Any]]] = {}
@@ -165,8 +166,14 @@ class _Run:
         return {"status": "completed", "results": results}
 
 
-def run_workflow(workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: Any) -> dict[str, Any]:
+def run_workflow(
+    workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: Any, files: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Validate and run ``workflow``; returns the API envelope and never raises, but for a limit.
+
+    ``files`` maps dataset node ids to plain file names in ``ctx.tmpdir`` (the job's own dir): the
+    node's data is that CSV file (the page's upload, passed by the parent beside the payload, never
+    named by the workflow), parsed like inline CSV under the same ``[data]`` caps.
 
     An exception a limit caused (see :func:`sandbox.errors.limit_error`), even wrapped in an
     :class:`ExecutionError` by a node, is re-raised for the sandbox to report as that limit.
@@ -178,7 +185,7 @@ def run_workflow(workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: A
         run: _Run | None = None
         try:
             plan = validate_workflow(workflow, fault_injection=bool(ctx.fault_injection))
-            run = _Run(plan, limits, ctx)
+            run = _Run(plan, limits, ctx, _job_files(files, plan, ctx))
             return run.run()
         except Exception as exc:
             if limit_error(exc) is not None:
@@ -186,6 +193,28 @@ def run_workflow(workflow: dict[str, Any] | str, *, limits: EngineLimits, ctx: A
             if isinstance(exc, WorkflowError):
                 return exc.to_result()
             return _unexpected(exc, run)
+
+
+def _job_files(files: Any, plan: Plan, ctx: Any) -> dict[str, Path]:
+    """``files`` checked: each key a dataset node of the plan, each value a plain name in the job's dir."""
+    if not files:
+        return {}
+    from sandbox.files import FilesRefused, check_file_name
+
+    if not isinstance(files, dict):
+        raise InvalidWorkflowError(f"the job's files must map dataset node ids to file names, not {type(files).__name__}",
+                                   field="files")
+    out = {}
+    for nid, name in files.items():
+        node = plan.graph.nodes.get(nid) if isinstance(nid, str) else None
+        if node is None or node.type != "dataset":
+            raise InvalidWorkflowError(f"a file was passed for {shown(nid)}, which is not a dataset node of the workflow",
+                                       field="files", value=nid)
+        try:
+            out[nid] = Path(ctx.tmpdir) / check_file_name(name, reserved="payload.json")
+        except FilesRefused as exc:
+            raise InvalidWorkflowError(str(exc), node_id=nid, field="files") from None
+    return out
 
 
 def _unexpected(exc: BaseException, run: _Run | None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,10 +45,13 @@ class Prepared:
 class Workbench:
     """Loads each dataset once and turns each model node's chain into a :class:`Trained`."""
 
-    def __init__(self, plan: Plan, limits: EngineLimits, ctx: Any, warnings: list[str]) -> None:
+    def __init__(self, plan: Plan, limits: EngineLimits, ctx: Any, warnings: list[str],
+                 files: dict[str, Path] | None = None) -> None:
         self.plan = plan
         self.limits = limits
         self.ctx = ctx
+        self.files = dict(files or {})
+        """Dataset node id → the CSV file the parent passed for it, in the job's dir."""
         self.warnings = warnings
         self.loaded: dict[str, Any] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
@@ -62,11 +66,11 @@ class Workbench:
                 self.warnings.append(text)
 
     def load(self, nid: str, cfg: DatasetConfig) -> None:
-        """Load the dataset node's data (samples, URL or inline) under the data limits."""
+        """Load the dataset node's data (a file passed for it, inline, URL or sample) under the data limits."""
         from executor.datasets import DatasetRequest, load_dataset
 
         req = DatasetRequest(dataset_id=cfg.dataset_id, is_sample=cfg.is_sample, url=cfg.dataset_url,
-                             data=cfg.data, name=cfg.dataset_name, node_id=nid)
+                             data=cfg.data, file=self.files.get(nid), name=cfg.dataset_name, node_id=nid)
         loaded = load_dataset(req, limits=self.limits, ctx=self.ctx)
         self.loaded[nid] = loaded
         self.warn([f"{tag(nid)} {w}" for w in loaded.warnings])

@@ -5,6 +5,7 @@
     │                              process_limit_exceeded, result_too_large
     ├── the job died or misbehaved crashed (signal named), exited (exit code), invalid_result,
     │                              execution_error (the target raised), cancelled (caller asked)
+    ├── the caller's run was refused invalid_request (a bad ``files`` entry: the job never started)
     └── the sandbox failed         internal_error
 
     SandboxError                   exceptions of the parent-side machinery (never reach callers
@@ -49,6 +50,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_RESULT = "invalid_result"
     EXECUTION_ERROR = "execution_error"
     CANCELLED = "cancelled"
+    INVALID_REQUEST = "invalid_request"
+    """The run's own arguments were refused (a ``files`` name or source); no job was started."""
     INTERNAL_ERROR = "internal_error"
 
 

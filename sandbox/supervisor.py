@@ -4,6 +4,7 @@
          ▲                                                    │ watchdog, wall clock, cancel
          └──────────────────── Outcome ◀──────────────────────┘ (verdict.py: measure, judge, describe)
 
+The caller's ``files`` are copied into the temp dir beside the payload (files.py).
 The Sandbox owns the lifecycle (the warm template, the temp root) and what every job shares (the
 environment policy, the default limits); each run gets its own JobSpec and Job.
 """
@@ -24,6 +25,7 @@ from typing import Any
 from . import confine as confine_mod
 from . import container as container_mod
 from .errors import ErrorCode
+from .files import FilesRefused, check_files, copy_files
 from .job import Job
 from .layers import guard_layers
 from .limits import GuardLimits, JobLimits
@@ -198,6 +200,7 @@ class Sandbox:
         limits: JobLimits | None = None,
         connect_ports: Sequence[int] | None = None,
         write_paths: Sequence[str] = (),
+        files: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> Outcome:
         """Run ``target(payload, ctx)`` in a fresh child. Never raises; thread-safe.
 
@@ -208,6 +211,12 @@ class Sandbox:
         all), where the ``landlock_net`` layer is on: the caller knows whether the job downloads.
         ``write_paths`` are existing paths this run may write besides its own dir, where the
         ``landlock_fs`` layer is on (e.g. a shared download cache, for a job that fills it).
+        ``files`` maps plain file names to source paths: each source is copied into the job's own
+        dir (its cwd, the only dir it may read besides the system's under ``landlock_fs``) before
+        the job starts, and removed with it. A name that is not plain (a slash, ``..``, a leading
+        dot, the payload's name, past 64 characters) or a source that is not a readable regular
+        file is refused with ``invalid_request`` and no job starts. The sandbox copies whatever the
+        caller names: only a caller that has checked a path may pass it (sandbox/files.py).
         """
         job_id = job_id or uuid.uuid4().hex[:12]
         started = time.monotonic()
@@ -219,6 +228,11 @@ class Sandbox:
             if budget is not None and budget <= 0:
                 return failure(job_id, ErrorCode.TIMEOUT, "no wall-clock time was left for the job",
                                started=started, plan=plan)
+            try:
+                job_files = check_files(files, reserved=JobSpec.model_fields["payload_file"].default)
+            except FilesRefused as exc:
+                return failure(job_id, ErrorCode.INVALID_REQUEST, f"the run was refused: {exc}", started=started,
+                               plan=None)
             tmpdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=self._tmp_root))
             spec = self._spec(plan, job_id, target, tmpdir)
             if connect_ports is not None or write_paths:
@@ -227,6 +241,11 @@ class Sandbox:
                     "write_paths": [str(p) for p in write_paths],
                 })
             (tmpdir / spec.payload_file).write_bytes(dumps(payload))
+            try:
+                copy_files(job_files, tmpdir)
+            except FilesRefused as exc:  # a source gone since it was checked
+                return failure(job_id, ErrorCode.INVALID_REQUEST, f"the run was refused: {exc}", started=started,
+                               plan=None)
             with self._lock:
                 self.jobs_started += 1
             cgroup_parent = self.container.cgroup_v2_dir if self.container.cgroup_v2_memory_writable else None

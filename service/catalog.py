@@ -16,6 +16,7 @@ from typing import Any
 from service.config import REPO_ROOT
 
 __all__ = [
+    "DATASET_NODE",
     "ALGORITHMS",
     "METRICS",
     "METRIC_NAMES",
@@ -153,10 +154,15 @@ def csv_columns(text: str) -> list[str]:
         return []
 
 
+DATASET_NODE = "dataset-1"
+"""The quick-train workflow's dataset node: the key of its upload in ``Worker.submit(files=)``."""
+
+
 def quick_workflow(
     *,
     dataset_id: str | None,
     csv_text: str | None,
+    uploaded: bool = False,
     target: str | None,
     problem_type: str,
     algorithm: str,
@@ -173,18 +179,22 @@ def quick_workflow(
 
     ``drop_columns`` adds a preprocessing node that leaves those columns out of the features;
     ``confidence_intervals`` sets the evaluate node's ``showConfidenceIntervals``; ``cv_folds`` ≥ 2
-    trains with k-fold cross-validation.
+    trains with k-fold cross-validation. ``uploaded``: the data is a file passed to the job by
+    reference for :data:`DATASET_NODE` (the page's upload): the node names no data; ``csv_text``
+    (inline CSV) is for callers that send the text itself.
     """
     dataset: dict[str, Any] = {"problem_type": problem_type, "target_column": target or None}
-    if csv_text is not None:
+    if uploaded:
+        dataset.update(dataset_id="upload", dataset_name=dataset_name or "Uploaded CSV", is_sample=False)
+    elif csv_text is not None:
         dataset.update(dataset_id="upload", dataset_name=dataset_name or "Uploaded CSV", is_sample=False, data=csv_text)
     else:
         sample = SAMPLES.get(dataset_id or "", {})
         dataset.update(dataset_id=dataset_id, dataset_name=sample.get("name", dataset_id), is_sample=True)
     if problem_type == "clustering":
         dataset["target_column"] = None
-    nodes: list[dict[str, Any]] = [{"id": "dataset-1", "type": "dataset", "config": dataset}]
-    chain = ["dataset-1"]
+    nodes: list[dict[str, Any]] = [{"id": DATASET_NODE, "type": "dataset", "config": dataset}]
+    chain = [DATASET_NODE]
     dropped = [c for c in drop_columns or [] if c and c != dataset["target_column"]]
     if dropped:
         op = {"type": "drop_columns", "params": {"columns": dropped}}

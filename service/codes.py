@@ -28,8 +28,9 @@ DEADLINE_EXCEEDED = "deadline_exceeded"
 INTERNAL_ERROR = "internal_error"
 
 _TABLE = [
-    Code(INVALID_REQUEST, "service", "not JSON, not an object, empty, over a [request] cap (size, nodes, depth, "
-     "JSON values, string length), or an HTTP 400/413 body (a file path not uploaded here, a body over [server])"),
+    Code(INVALID_REQUEST, "service / sandbox", "not JSON, not an object, empty, over a [request] cap (size, nodes, "
+     "depth, JSON values, string length), an HTTP 400/413 body (a file path not uploaded here, a body over "
+     "[server]), or a file to pass to the job that the sandbox refused (a bad name, a source gone)"),
     Code(BUSY, "service", "max_concurrent_jobs are running and max_waiting are waiting (or an HTTP 503 past "
      "[server] max_connections / max_buffered_mb): try again later"),
     Code(DEADLINE_EXCEEDED, "service", "request_deadline_seconds ran out while the request waited for a slot"),

@@ -17,7 +17,7 @@ import asyncio
 import contextvars
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -107,8 +107,12 @@ async def run_watched(
     *,
     cancel: threading.Event | None = None,
     on_place: Callable[[int | None, int], None] | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> str:
     """``worker.submit`` with a watcher that stops the job when the client disconnects.
+
+    ``files``: the page's checked uploads, passed to the job by reference (``Worker.submit(files=)``);
+    the API route never passes any.
 
     ``cancel``: setting it stops the request (a Stop button): a running job is stopped by the
     sandbox and answers ``cancelled`` once its processes are gone; a request still waiting for a
@@ -116,7 +120,7 @@ async def run_watched(
     (None once it is not waiting) and the number of running jobs at every watcher poll.
     """
     cancel = cancel or threading.Event()
-    task = asyncio.ensure_future(worker.submit(raw, on_progress=on_progress, cancel=cancel))
+    task = asyncio.ensure_future(worker.submit(raw, on_progress=on_progress, cancel=cancel, files=files))
 
     def tick() -> None:
         place = worker.admission.place(task)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ import orjson
 from service import catalog as cat
 from service.health_view import health_views
 from service.http import StopButtons, run_watched
-from service.preview import UploadPreview, UploadProblem, inline_limit_bytes, inspect_upload, preview_html
+from service.preview import UploadPreview, UploadProblem, inspect_upload, preview_html, upload_limit
 from service.progress import JobProgress, clock
 from service.render import ResultFiles, View, render
 from service.results import dumps
@@ -55,13 +55,20 @@ class Page:
     # -- limits as the page states them --------------------------------------------------------
 
     @property
+    def upload_limit(self) -> tuple[int, str]:
+        """The largest CSV the page trains on (bytes, 0 = none) and the limits.toml key that sets it."""
+        s = self.worker.settings
+        return upload_limit(s.data.max_dataset_mb, s.server.max_upload_mb)
+
+    @property
     def upload_limit_bytes(self) -> int:
-        r = self.worker.settings.request
-        return inline_limit_bytes(r.max_request_kb, r.max_string_kb)
+        return self.upload_limit[0]
 
     def upload_label(self) -> str:
-        mb = self.upload_limit_bytes / (1 << 20)
-        return f"…or upload a CSV (comma-separated, up to {mb:.1f} MB)"
+        limit = self.upload_limit_bytes
+        if not limit:
+            return "…or upload a CSV (comma-separated)"
+        return f"…or upload a CSV (comma-separated, up to {limit / (1 << 20):g} MB)"
 
     def guide(self) -> str:
         job = self.worker.settings.job
@@ -71,13 +78,14 @@ class Page:
 
     # -- uploads ------------------------------------------------------------------------------
 
-    def inspect(self, path: str) -> tuple[UploadPreview, str]:
-        """The upload's preview and text (raises :class:`UploadProblem`)."""
+    def inspect(self, path: str) -> UploadPreview:
+        """The upload's preview, from its head (raises :class:`UploadProblem`)."""
         data = self.worker.settings.data
-        preview, text = inspect_upload(path, max_bytes=self.upload_limit_bytes, max_rows=data.max_rows,
-                                       max_columns=data.max_columns)
+        limit, key = self.upload_limit
+        preview, _head = inspect_upload(path, max_bytes=limit, limit_key=key, max_rows=data.max_rows,
+                                        max_columns=data.max_columns)
         self._remember(path, preview)
-        return preview, text
+        return preview
 
     def _key(self, path: str) -> tuple[str, int, float] | None:
         """A cache key for an upload: checked as an upload first, never opened (read_upload does that)."""
@@ -99,7 +107,7 @@ class Page:
         if key is not None and key in self._previews:
             self._previews.move_to_end(key)
             return self._previews[key]
-        return self.inspect(path)[0]
+        return self.inspect(path)
 
     def on_dataset(self, ds: str) -> tuple[Any, Any]:
         sample = cat.SAMPLES.get(ds, {})
@@ -116,7 +124,7 @@ class Page:
         set_aside = gr.update(interactive=False, label="Sample dataset: not used while an upload is in use",
                               elem_classes=["set-aside"])
         try:
-            preview, _text = self.inspect(path)
+            preview = self.inspect(path)
         except UploadProblem as exc:
             note = gr.update(value=f"<p class='upload-error' role='alert'>{_esc(str(exc))}</p>", visible=True)
             return (note, "", gr.update(visible=False), gr.update(choices=[], value=None), gr.skip(),
@@ -125,7 +133,7 @@ class Page:
         problem = preview.suggested_problem(target)
         left_out = [n for n in preview.identifiers if n != target]
         note = gr.update(visible=True, value=(
-            f"<p class='upload-ok'>✓ {preview.rows:,} rows × {len(preview.columns)} columns read. Check the preview, "
+            f"<p class='upload-ok'>✓ {preview.rows_text} rows × {len(preview.columns)} columns read. Check the preview, "
             "the target and the columns left out, then press Train.</p>"))
         return (
             note,
@@ -162,33 +170,49 @@ class Page:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def quick_workflow(self, ds: str, up: str | None, tgt: str | None, pt: str, algo: str, ms: list[str] | None,
-                       ps: list[str] | None, ci: bool, cv: int | None, left_out: list[str] | None) -> dict[str, Any]:
-        """The quick-train workflow (raises :class:`UploadProblem` for an upload it cannot use)."""
-        csv_text, name = None, None
+    def quick_workflow(
+        self, ds: str, up: str | None, tgt: str | None, pt: str, algo: str, ms: list[str] | None,
+        ps: list[str] | None, ci: bool, cv: int | None, left_out: list[str] | None,
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The quick-train workflow and the files it passes by reference (raises :class:`UploadProblem`
+        for an upload it cannot use).
+
+        An upload is never inlined: its dataset node names no data, and the file, checked again here
+        as an upload of this app (resolved, inside Gradio's upload folder, a regular file), goes to
+        the job as ``files={node id: path}``.
+        """
+        files: dict[str, str] = {}
+        name = None
         if up:
-            preview, csv_text = self.inspect(up)
+            preview = self.preview(up)
             problem = preview.target_problem(tgt, pt)
             if problem:
                 raise UploadProblem(problem)
             if pt != "clustering" and preview.column(tgt) is None:
                 raise UploadProblem("Choose the target column: the column the model learns to predict.")
             name = preview.file_name
-        return cat.quick_workflow(dataset_id=ds, csv_text=csv_text, target=tgt, problem_type=pt, algorithm=algo,
-                                  metrics=list(ms or []), plots=list(ps or []), drop_columns=list(left_out or []),
-                                  confidence_intervals=bool(ci), cv_folds=int(cv or 0), dataset_name=name)
+            try:
+                files[cat.DATASET_NODE] = str(uploaded_file(up, upload_root()))
+            except UploadRefused as exc:
+                raise UploadProblem(f"The upload cannot be used: {exc}.") from None
+        workflow = cat.quick_workflow(dataset_id=ds, csv_text=None, uploaded=bool(up), target=tgt, problem_type=pt,
+                                      algorithm=algo, metrics=list(ms or []), plots=list(ps or []),
+                                      drop_columns=list(left_out or []), confidence_intervals=bool(ci),
+                                      cv_folds=int(cv or 0), dataset_name=name)
+        return workflow, files
 
     async def run_quick(self, ds: str, up: str | None, tgt: str | None, pt: str, algo: str, ms: list[str] | None,
                         ps: list[str] | None, ci: bool, cv: int | None, left_out: list[str] | None,
                         request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         try:
-            workflow = await asyncio.to_thread(self.quick_workflow, ds, up, tgt, pt, algo, ms, ps, ci, cv, left_out)
+            workflow, files = await asyncio.to_thread(self.quick_workflow, ds, up, tgt, pt, algo, ms, ps, ci, cv,
+                                                      left_out)
         except UploadProblem as exc:
             view = View(ok=False, summary=f"### The upload cannot be used\n\n{_esc(str(exc))}")
             yield final_frame(view) + (gr.update(visible=bool(up)),)
             return
         first = True
-        async for frame in self.stream(workflow, request, "quick"):
+        async for frame in self.stream(workflow, request, "quick", files=files):
             yield frame + ((gr.update(open=False) if first and up else gr.skip()),)  # the preview makes way
             first = False
 
@@ -196,15 +220,19 @@ class Page:
         async for frame in self.stream(text, request, "json"):
             yield frame
 
-    async def stream(self, raw: Any, request: gr.Request | None, panel: str) -> AsyncIterator[tuple[Any, ...]]:
-        """Frames of one run: running, progress ticks, then the result."""
+    async def stream(self, raw: Any, request: gr.Request | None, panel: str,
+                     files: dict[str, str] | None = None) -> AsyncIterator[tuple[Any, ...]]:
+        """Frames of one run: running, progress ticks, then the result.
+
+        ``files``: uploads passed to the job by reference (only the quick-train form's, checked).
+        """
         settings = self.worker.settings
         progress = JobProgress(settings.job.wall_clock_seconds, settings.queue.request_deadline_seconds,
                                running_jobs=self.worker.admission.running)
         key = self.stops.key(request, panel)
         with self.stops.running(key) as cancel:
             task = asyncio.ensure_future(run_watched(self.worker, self.blocks, raw, request, progress.on_event,
-                                                     cancel=cancel, on_place=progress.on_place))
+                                                     cancel=cancel, on_place=progress.on_place, files=files))
             try:
                 yield running_frame(progress)
                 while True:

@@ -1,17 +1,23 @@
 """An uploaded CSV judged at upload time: refused with a plain sentence, or previewed.
 
-The file is opened only through :func:`service.uploads.read_upload` (inside Gradio's upload folder,
-no links, a bounded prefix). It is refused when it is empty, binary (an image, a workbook, an
-archive), not text, over the size a request can carry inline, a single column, a header without
-rows, or a table the engine could not parse; otherwise :func:`inspect_upload` describes it: rows ×
-columns, the first rows, each column's detected type, likely row identifiers and a suggested target.
+The file is opened only through :mod:`service.uploads` (inside Gradio's upload folder, no links)
+and the parent never holds more than its head: :func:`inspect_upload` reads the first
+:data:`HEAD_BYTES` and parses those rows only, and streams through the rest in fixed-size chunks to
+count its lines (an estimate of its rows, said as "about N rows"). It is refused when it is empty,
+binary (an image, a workbook, an archive), not text, over the page's size limit (``[data]
+max_dataset_mb``), a single column, a header without rows, a table the engine could not parse (in
+its head), or over ``[data] max_rows`` / ``max_columns``; otherwise it is described: rows ×
+columns, the first rows, each column's detected type (from the rows read), likely row identifiers
+and a suggested target. The job gets the file itself, by reference (``Worker.submit(files=)``).
 
-It is parsed with the engine's own options (pandas' C reader, ``sep=","``) on the bounded text, so a
-file that passes here parses the same way in the job.
+It is parsed with the engine's own options (pandas' C reader, ``sep=","``) and decoded as the
+engine decodes a file (UTF-16 with a BOM, UTF-8, else Windows-1252), so a head that passes here
+parses the same way in the job.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html
 import io
@@ -22,16 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pandas as pd
 
-from service.uploads import UploadRefused, read_upload, upload_root, uploaded_file
+from service.uploads import UploadRefused, scan_upload, upload_root
 
-__all__ = ["ColumnInfo", "UploadPreview", "UploadProblem", "inline_limit_bytes", "inspect_upload", "preview_html"]
+__all__ = ["HEAD_BYTES", "ColumnInfo", "UploadPreview", "UploadProblem", "inspect_upload", "preview_html",
+           "upload_limit"]
 
 _KB = 1024
-_REQUEST_OVERHEAD = 16 * _KB
-"""Bytes of a quick-train workflow besides the CSV text (nodes, edges, options)."""
+_MB = 1 << 20
+HEAD_BYTES = _MB
+"""Bytes of an upload the parent decodes and parses for its preview (types, first rows, checks); the
+rest of the file is only streamed through to count its lines. A display policy, not a limit: it
+bounds what the parent holds of an upload, whatever the file's size."""
 _HEAD_ROWS = 5
 _CELL_CHARS = 40
 
@@ -80,9 +89,20 @@ class UploadPreview:
     file_name: str
     size_bytes: int
     rows: int
+    """Rows of the file: exact when :attr:`exact`, else estimated from its line count."""
     columns: list[ColumnInfo]
     head: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    exact: bool = True
+    """Whether the whole file was read (then :attr:`rows` and every column fact are exact); else the
+    column facts come from the first :attr:`rows_read` rows and :attr:`rows` is an estimate."""
+    rows_read: int = 0
+    """Rows the column facts were computed on (all of them when :attr:`exact`)."""
+
+    @property
+    def rows_text(self) -> str:
+        """``"60"``, or ``"about 212,000"`` when the count is an estimate."""
+        return f"{self.rows:,}" if self.exact else f"about {self.rows:,}"
 
     @property
     def names(self) -> list[str]:
@@ -115,6 +135,8 @@ class UploadPreview:
         col = self.column(target)
         if col is None or problem_type == "clustering":
             return None
+        if not self.exact:  # the rows read may all share a class the rest of the file does not: the job judges
+            return None
         if col.distinct <= 1 and problem_type == "classification":
             return (f"The target column {col.name!r} has the same value on every row, so there is nothing to "
                     "tell apart: a classifier needs at least two classes. Pick another target column.")
@@ -123,13 +145,27 @@ class UploadPreview:
         return None
 
 
-def inline_limit_bytes(max_request_kb: int, max_string_kb: int) -> int:
-    """The largest CSV (as JSON text, escapes included) a quick-train request can carry inline."""
-    return max(0, min(max_request_kb * _KB - _REQUEST_OVERHEAD, max_string_kb * _KB))
+def upload_limit(max_dataset_mb: int, max_upload_mb: int) -> tuple[int, str]:
+    """The largest CSV the page trains on, in bytes (0 = none), and the limit that sets it.
+
+    ``[data] max_dataset_mb`` (what a job may load), unless ``[server] max_upload_mb`` (what the
+    upload route accepts) is smaller; 0 means no limit for either.
+    """
+    caps = [(mb, key) for mb, key in ((max_dataset_mb, "[data] max_dataset_mb"), (max_upload_mb, "[server] max_upload_mb"))
+            if mb]
+    if not caps:
+        return 0, ""
+    mb, key = min(caps, key=lambda c: c[0])
+    return mb * _MB, key
 
 
 def _size(n: float) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= (1 << 20) else f"{max(1, round(n / _KB))} KB"
+
+
+def _limit(n: int) -> str:
+    """A limit in whole MB as written in limits.toml (``100 MB``), else like :func:`_size`."""
+    return f"{n // _MB} MB" if n >= _MB and n % _MB == 0 else _size(n)
 
 
 def _binary_kind(data: bytes) -> str | None:
@@ -142,16 +178,24 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _decode(data: bytes, notes: list[str]) -> str:
+def _decode(data: bytes, notes: list[str], *, final: bool = True) -> str:
+    """The text of ``data``; ``final=False``: a head, whose last character may be cut (left out)."""
+
+    def decode(encoding: str) -> str:
+        return codecs.getincrementaldecoder(encoding)(errors="strict").decode(data, final=final)
+
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         notes.append("read as UTF-16 text")
-        return data.decode("utf-16", errors="strict")
+        try:
+            return decode("utf-16")
+        except UnicodeDecodeError:
+            raise UploadProblem("The file is not readable text: save it as “CSV UTF-8” and upload it again.") from None
     try:
-        return data.decode("utf-8-sig")
+        return decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
     try:
-        text = data.decode("cp1252")
+        text = decode("cp1252")
     except UnicodeDecodeError:
         raise UploadProblem("The file is not readable text: save it as “CSV UTF-8” and upload it again.") from None
     notes.append("not UTF-8: read as Windows-1252 (Western European) text")
@@ -241,38 +285,44 @@ def _first_rows(text: str) -> list[list[str]]:
 
 
 def inspect_upload(
-    path: str, *, max_bytes: int, max_rows: int = 0, max_columns: int = 0, root: Path | None = None
+    path: str, *, max_bytes: int, max_rows: int = 0, max_columns: int = 0, root: Path | None = None,
+    limit_key: str = "[data] max_dataset_mb", head_bytes: int = HEAD_BYTES,
 ) -> tuple[UploadPreview, str]:
-    """The preview of an uploaded CSV and its text, or :class:`UploadProblem` saying why it cannot be used.
+    """The preview of an uploaded CSV and the text of its head, or :class:`UploadProblem` saying why
+    it cannot be used.
 
-    ``max_bytes``: the largest CSV, as JSON text, a request can carry (:func:`inline_limit_bytes`).
+    ``max_bytes``: the largest file the page trains on (:func:`upload_limit`; 0 = no limit), named
+    ``limit_key`` in a refusal. Only the first ``head_bytes`` are decoded and parsed (cut at the last
+    complete line); the text returned is that head, the whole file when it fits.
     """
     root = root or upload_root()
     try:
-        real = uploaded_file(path, root)
-        size = os.path.getsize(real)
-        data = read_upload(path, root, max_bytes + 1)
+        scan = scan_upload(path, root, head_bytes)
     except UploadRefused as exc:
         raise UploadProblem(f"The upload cannot be used: {exc}.") from None
+    except OSError as exc:
+        raise UploadProblem(f"The upload cannot be read ({exc.strerror or exc}); upload it again.") from None
     name = os.path.basename(str(path))
-    if not data.strip():
+    size, data = scan.size, scan.head
+    if scan.complete and not data.strip():
         raise UploadProblem("The file is empty: there is no header and no rows to train on.")
     kind = _binary_kind(data)
     if kind:
         raise UploadProblem(f"This file is {kind}, not a CSV text file (only its name ends in .csv). "
                             "Upload a table saved as CSV.")
-    if size > max_bytes:
-        raise UploadProblem(f"The file is {_size(size)}; files up to {_size(max_bytes)} can be trained here (the "
-                            "largest request the worker accepts). Use a sample of the rows, or send a larger file "
-                            "by URL (dataset_url) through the API.")
+    if max_bytes and size > max_bytes:
+        raise UploadProblem(f"The file is {_size(size)}; files up to {_limit(max_bytes)} can be trained here "
+                            f"({limit_key}). Use a sample of the rows, or send a larger file by URL (dataset_url) "
+                            "through the API.")
     notes: list[str] = []
-    text = _decode(data, notes)
+    text = _decode(data, notes, final=scan.complete)
+    if not scan.complete:
+        text = text[: text.rfind("\n") + 1]  # whole lines only
+        if not text.strip():
+            raise UploadProblem(f"The first {_size(len(data))} of the file hold no complete line of a table: it is "
+                                "not a CSV file with one row per line.")
     if _control_ratio(text) > 0.01:
         raise UploadProblem("This file holds binary data, not CSV text. Upload a table saved as CSV.")
-    if len(orjson.dumps(text)) > max_bytes:
-        raise UploadProblem(f"The file is {_size(size)}, but {_size(len(orjson.dumps(text)))} once packed into a "
-                            f"request (quotes and line breaks are escaped), over the {_size(max_bytes)} a request can "
-                            "carry. Use a sample of the rows.")
     header = _header(text)
     if max_columns and len(header) > max_columns:
         raise UploadProblem(f"The file has {len(header)} columns; at most {max_columns} can be trained on.")
@@ -281,25 +331,39 @@ def inspect_upload(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), sep=",", engine="c", nrows=(max_rows + 1) if max_rows else None)
+            frame = pd.read_csv(io.StringIO(text), sep=",", engine="c")
     except (ValueError, pd.errors.ParserError, UnicodeError) as exc:
         raise UploadProblem(_parse_error(exc)) from None
     if frame.shape[1] <= 1:
         raise _one_column(str(frame.columns[0]) if frame.shape[1] else "", text.split("\n", 1)[0])
     if frame.empty:
         raise UploadProblem("The file has a header but no rows: there is nothing to train on.")
-    if max_rows and len(frame) > max_rows:
-        raise UploadProblem(f"The file has more than {max_rows:,} rows, the most a job may load. Use a sample of the rows.")
+    rows_read = len(frame)
+    if scan.complete:
+        rows = rows_read
+        if max_rows and rows > max_rows:
+            raise UploadProblem(f"The file has more than {max_rows:,} rows, the most a job may load. Use a sample "
+                                "of the rows.")
+    else:
+        # Rows per line in the head (quoted line breaks, blank lines) times the file's data lines.
+        head_lines = max(1, text.count("\n") - 1)
+        lines = scan.newlines + (0 if scan.ends_with_newline else 1) - 1
+        rows = max(rows_read, round(lines * rows_read / head_lines))
+        if max_rows and rows > max_rows:
+            raise UploadProblem(f"The file has about {rows:,} rows, more than the {max_rows:,} a job may load. Use a "
+                                "sample of the rows.")
+        notes.append(f"column types, gaps and distinct values are read from the first {rows_read:,} rows (the "
+                     f"first {_size(len(data))}); the row count is estimated from the file's lines; "
+                     "training reads every row")
     frame.columns = [str(c) for c in frame.columns]
-    rows = len(frame)
     columns = []
     for col in frame.columns:
         series = frame[col]
         kind = _kind(series)
         columns.append(ColumnInfo(col, kind, int(series.isna().sum()), int(series.nunique()),
-                                  _is_identifier(col, series, kind, rows)))
+                                  _is_identifier(col, series, kind, rows_read)))
     head = _first_rows(text)
-    return UploadPreview(name, size, rows, columns, head, notes), text
+    return UploadPreview(name, size, rows, columns, head, notes, exact=scan.complete, rows_read=rows_read), text
 
 
 _KIND_CLASS = {"number": "num", "whole number": "num", "yes/no": "bool", "category": "cat", "text": "text",
@@ -309,7 +373,7 @@ _KIND_CLASS = {"number": "num", "whole number": "num", "yes/no": "bool", "catego
 def preview_html(p: UploadPreview, *, target: str | None, left_out: list[str], problem: str | None = None) -> str:
     """The preview: a one-line summary, the first rows under each column's name and type, notes."""
     e = html.escape
-    lines = [f"<div class='data-preview'><p class='data-summary'><b>{e(p.file_name)}</b> · {p.rows:,} rows × "
+    lines = [f"<div class='data-preview'><p class='data-summary'><b>{e(p.file_name)}</b> · {p.rows_text} rows × "
              f"{len(p.columns)} columns · {_size(p.size_bytes)}</p>"]
     head_cells = []
     for c in p.columns:
@@ -343,5 +407,5 @@ def preview_html(p: UploadPreview, *, target: str | None, left_out: list[str], p
         lines.append(f"<ul class='notes'>{items}</ul>")
     if problem_text:
         lines.append(f"<p class='upload-error'>{e(problem_text)}</p>")
-    lines.append(f"<p class='first-rows'>First {min(len(p.head), p.rows)} of {p.rows:,} rows.</p></div>")
+    lines.append(f"<p class='first-rows'>First {min(len(p.head), p.rows)} of {p.rows_text} rows.</p></div>")
     return "".join(lines)

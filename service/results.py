@@ -30,6 +30,7 @@ _HEADLINES = {
     "invalid_result": "The job sent an unreadable result",
     "execution_error": "The job failed",
     "cancelled": "The job was cancelled",
+    "invalid_request": "The request was refused",
     "internal_error": "The worker failed",
 }
 

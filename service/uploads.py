@@ -6,7 +6,8 @@ its upload folder and tells the page that path; any other path (a host CSV, ``/p
 ``/dev/zero``, a URL the parent would fetch) is refused here, before Gradio copies, hashes or
 reads anything. :func:`uploaded_file` is the one test; :func:`refused_paths` applies it to a
 request body; :func:`read_upload` opens an upload without following links or blocking on special
-files, and reads a bounded prefix.
+files, and reads a bounded prefix; :func:`scan_upload` does the same and also counts the file's
+lines by streaming the rest of it in fixed-size chunks, keeping none of it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UploadRefused", "file_paths", "read_upload", "refused_paths", "upload_root", "uploaded_file"]
+__all__ = ["UploadRefused", "UploadScan", "file_paths", "read_upload", "refused_paths", "scan_upload", "upload_root",
+           "uploaded_file"]
 
 
 _PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
@@ -94,20 +97,75 @@ def refused_paths(value: Any, root: Path, *, max_items: int, echo_chars: int) ->
     return problems
 
 
-def read_upload(path: str, root: Path, max_bytes: int) -> bytes:
-    """At most ``max_bytes`` of an uploaded file, opened without following links or blocking."""
+_CHUNK = 1 << 20
+"""Bytes read at a time (the most of a file held at once beyond a prefix that is kept)."""
+
+
+def _open_upload(path: str, root: Path) -> int:
+    """A descriptor of the upload, opened without following links or blocking on special files."""
     real = uploaded_file(path, root)
     fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UploadRefused("the uploaded path is not a regular file")
+    return fd
+
+
+def _read_prefix(fd: int, max_bytes: int) -> bytes:
+    chunks, left = [], max_bytes
+    while left > 0:
+        chunk = os.read(fd, min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_upload(path: str, root: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of an uploaded file, opened without following links or blocking."""
+    fd = _open_upload(path, root)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UploadRefused("the uploaded path is not a regular file")
-        chunks, left = [], max_bytes
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
+        return _read_prefix(fd, max_bytes)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class UploadScan:
+    """An upload's first bytes and facts about the whole file, read once."""
+
+    head: bytes
+    """At most the requested prefix."""
+    size: int
+    """Bytes in the file (as read)."""
+    newlines: int
+    """``\\n`` bytes in the whole file."""
+    ends_with_newline: bool
+
+    @property
+    def complete(self) -> bool:
+        """Whether :attr:`head` is the whole file."""
+        return len(self.head) == self.size
+
+
+def scan_upload(path: str, root: Path, head_bytes: int) -> UploadScan:
+    """The first ``head_bytes`` of an upload, plus its size and line count, streamed in fixed chunks.
+
+    Opened as :func:`read_upload` opens it; past the head, each chunk is counted and dropped, so the
+    parent holds at most ``head_bytes`` + one chunk whatever the file's size.
+    """
+    fd = _open_upload(path, root)
+    try:
+        head = _read_prefix(fd, head_bytes)
+        size, newlines, last = len(head), head.count(b"\n"), head[-1:]
+        while True:
+            chunk = os.read(fd, _CHUNK)
             if not chunk:
                 break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+        return UploadScan(head=head, size=size, newlines=newlines, ends_with_newline=last == b"\n")
     finally:
         os.close(fd)

@@ -5,7 +5,7 @@
                    admission.acquire(deadline) ──(line full)─────────► busy
                    │                            ──(deadline passed)──► deadline_exceeded
                    │
-                   thread: sandbox.run(engine, wall_clock = remaining budget, cancel)
+                   thread: sandbox.run(engine, wall_clock = remaining budget, cancel, files)
                    │         └─ envelope, one JSON log line, ring of recent outcomes
                    ▼
                  JSON string (never raises; cancellation of the caller stops the child)
@@ -19,8 +19,9 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from os import PathLike
 from typing import Any
 
 import orjson
@@ -157,11 +158,18 @@ class Worker:
         on_progress: ProgressCallback | None = None,
         request_id: str | None = None,
         cancel: threading.Event | None = None,
+        files: Mapping[str, str | PathLike[str]] | None = None,
     ) -> str:
         """Run one request and answer with one JSON result string. Never raises (except cancellation).
 
         When the calling task is cancelled (client gone), the job's child is stopped before the
         slot is given back; setting ``cancel`` does the same from outside.
+
+        ``files`` (internal: the page's uploads, never anything a client sent) maps a dataset node
+        id to a file the caller has checked (``service.uploads.uploaded_file``): the file is copied
+        into the job's dir (``Sandbox.run(files=)``) and the engine reads that node's data from it,
+        as CSV under the ``[data]`` caps; the payload says which file is whose (``payload["files"]``),
+        outside the workflow. The API route never passes it.
         """
         arrival = time.monotonic()
         rid = request_id or uuid.uuid4().hex[:12]
@@ -187,7 +195,8 @@ class Worker:
             queue_wait = time.monotonic() - arrival
             remaining = deadline - queue_wait
             job_started = True
-            fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel)
+            fut = loop.run_in_executor(self._pool, self._run_job, rid, workflow, arrival, remaining, on_progress, cancel,
+                                       files)
             fut.add_done_callback(lambda _f: self.admission.release())
             fut.add_done_callback(lambda _f: self._trim_later(loop))
             try:
@@ -330,6 +339,15 @@ def _parse(raw: Any, caps: Any) -> ParsedRequest:
     finally:
         if isinstance(raw, (str, bytes)) and len(raw) > _LARGE_BODY:
             release_free_memory()
+
+
+def _job_files(files: Mapping[str, Any] | None) -> dict[Any, tuple[str, Any]]:
+    """Dataset node id → (the file's plain name in the job's dir, its source path).
+
+    The names are the worker's own (``upload-0.csv``...), never derived from a node id or a path,
+    so the sandbox's name check never depends on what a workflow calls its nodes.
+    """
+    return {node: (f"upload-{i}.csv", source) for i, (node, source) in enumerate((files or {}).items())}
 
 
 def _cancelled() -> dict[str, Any]:

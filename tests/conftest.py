@@ -26,7 +26,7 @@ SERVER_FIXTURES = frozenset(LAZY)
 SANDBOX_FIXTURES = frozenset({"sandbox", "engine_sandbox", "sb"})
 """Fixtures that start a warm sandbox template (a process preloading numpy, scikit-learn...)."""
 
-FAST_SANDBOX_MODULES = frozenset({"test_errors.py", "test_plan.py"})
+FAST_SANDBOX_MODULES = frozenset({"test_errors.py", "test_plan.py", "test_files.py"})
 """tests/sandbox modules whose tests start no process; every other module there starts sandboxes
 (a template and a job child per test or per module) and is ``slow`` as a whole."""
 

@@ -1,6 +1,7 @@
-"""Datasets for the engine: the 14 samples, inline data, and user data by URL.
+"""Datasets for the engine: the 14 samples, inline data, a file passed by the parent, and user data by URL.
 
-Precedence: inline ``data`` > ``url`` > sample id. Every failure is a :class:`DatasetError`
+Precedence: a file the parent passed for the node (``payload["files"]``, the page's upload) >
+inline ``data`` > ``url`` > sample id. Every failure is a :class:`DatasetError`
 naming the node, the field and the value; every loaded frame is checked against ``[data]`` caps.
 Files are written only to the download cache (samples); user data stays in memory.
 """
@@ -17,7 +18,7 @@ from sandbox.context import JobContext
 from .base import DatasetRequest, LoadedDataset
 from .catalog import SAMPLES
 from .downloads import DownloadError
-from .inline import load_inline
+from .inline import load_file, load_inline
 from .urls import load_url
 
 __all__ = ["DatasetRequest", "LoadedDataset", "check_caps", "load_dataset", "sample_ids"]
@@ -45,7 +46,10 @@ def load_dataset(
     req: DatasetRequest, *, limits: EngineLimits, ctx: JobContext | None = None
 ) -> LoadedDataset:
     """Load what ``req`` names, or raise DatasetError."""
-    if req.data is not None:
+    if req.file is not None:
+        loaded = load_file(req.file, limits=limits.data, node_id=req.node_id, name=req.name)
+        field_name = "data"
+    elif req.data is not None:
         loaded = load_inline(req.data, limits=limits.data, node_id=req.node_id, name=req.name)
         field_name = "data"
     elif req.url:

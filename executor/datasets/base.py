@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,9 @@ class DatasetRequest:
     """``dataset_url`` / ``datasetUrl`` / ``file_url``: an http(s) URL to a CSV, Parquet or JSON file."""
     data: str | list[Any] | None = None
     """Inline CSV text or a list of records (dicts)."""
+    file: Path | None = None
+    """A CSV file in the job's own dir the parent passed for this node (``payload["files"]``); never
+    named by the workflow."""
     name: str | None = None
     node_id: str | None = None
 
@@ -32,7 +36,7 @@ class LoadedDataset:
     frame: pd.DataFrame
     name: str
     source: str
-    """Where it came from: ``sample:<id>``, ``inline`` or ``url``."""
+    """Where it came from: ``sample:<id>``, ``inline``, ``file`` (passed by the parent) or ``url``."""
     default_target: str | None = None
     problem_types: list[str] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)

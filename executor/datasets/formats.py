@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from executor.limits import DataLimits
 
-__all__ = ["FORMATS", "FormatError", "detect_format", "parse_table", "read_csv_bytes"]
+__all__ = ["FORMATS", "FormatError", "detect_format", "parse_table", "read_csv_bytes", "read_csv_file"]
 
 FORMATS = ("csv", "parquet", "json")
 
@@ -64,14 +65,42 @@ def detect_format(data: bytes, *, path: str, content_type: str | None) -> str:
     return "csv"
 
 
+def _csv_options(limits: DataLimits, sep: str) -> dict[str, Any]:
+    """The fixed, safe options every CSV is parsed with: C engine, no index column, rows up to the cap + 1."""
+    return {"sep": sep, "nrows": limits.max_rows + 1 if limits.max_rows else None, "engine": "c"}
+
+
 def read_csv_bytes(data: bytes | str, limits: DataLimits, *, sep: str = ",", **options: Any) -> pd.DataFrame:
     """Parse CSV with fixed, safe options: C engine, no index column, rows read up to the cap + 1."""
     buffer: io.BytesIO | io.StringIO = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
-    nrows = limits.max_rows + 1 if limits.max_rows else None
     try:
-        return pd.read_csv(buffer, sep=sep, nrows=nrows, engine="c", encoding_errors="replace", **options)
+        return pd.read_csv(buffer, **_csv_options(limits, sep), encoding_errors="replace", **options)
     except (ValueError, pd.errors.ParserError, UnicodeError) as exc:
         raise FormatError(f"CSV cannot be parsed: {exc}") from None
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_csv_file(path: str | Path, limits: DataLimits, *, sep: str = ",") -> tuple[pd.DataFrame, str]:
+    """A CSV file parsed as :func:`read_csv_bytes` parses text, streamed from disk (never read whole).
+
+    The encoding is the one the page's preview reads: UTF-16 with a byte-order mark, else UTF-8
+    (an optional BOM), else Windows-1252 (undecodable bytes replaced). Returns the frame and the
+    encoding used.
+    """
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    tries = [("utf-16", "replace")] if start.startswith(_UTF16_BOMS) else [("utf-8-sig", "strict"), ("cp1252", "replace")]
+    for encoding, errors in tries:
+        try:
+            frame = pd.read_csv(path, **_csv_options(limits, sep), encoding=encoding, encoding_errors=errors)
+            return frame, encoding
+        except UnicodeDecodeError:
+            continue  # not UTF-8: the next encoding
+        except (ValueError, pd.errors.ParserError, UnicodeError) as exc:
+            raise FormatError(f"CSV cannot be parsed: {exc}") from None
+    raise FormatError("CSV cannot be parsed: its text encoding is not UTF-8, UTF-16 or Windows-1252")
 
 
 def _read_parquet(data: bytes, limits: DataLimits) -> pd.DataFrame:

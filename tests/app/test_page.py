@@ -13,11 +13,11 @@ from service import catalog
 from service.admission import Admission
 from service.health_view import health_views, limit_descriptions
 from service.http import StopButtons
-from service.preview import UploadProblem, inline_limit_bytes, inspect_upload, preview_html
+from service.preview import UploadProblem, inspect_upload, preview_html, upload_limit
 from service.progress import JobProgress, ordinal
 from service.render import metrics_table, render, split_messages
 
-LIMIT = inline_limit_bytes(4096, 4096)
+LIMIT = upload_limit(100, 100)[0]
 
 
 def messy_csv(rows: int = 60) -> str:
@@ -36,8 +36,8 @@ def upload(tmp_path: Path):
     def inspect(content: str | bytes, name: str = "data.csv", **kwargs):
         path = tmp_path / name
         path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return inspect_upload(str(path), max_bytes=kwargs.pop("max_bytes", LIMIT), max_rows=1000, max_columns=50,
-                              root=tmp_path, **kwargs)
+        return inspect_upload(str(path), max_bytes=kwargs.pop("max_bytes", LIMIT), max_rows=kwargs.pop("max_rows", 1000),
+                              max_columns=50, root=tmp_path, **kwargs)
 
     return inspect
 
@@ -69,12 +69,60 @@ def test_a_file_that_cannot_be_trained_on_is_refused_at_upload_with_a_plain_sent
     assert "Error tokenizing" not in text and "max_request_kb" not in text and "\ufffd" not in text
 
 
-def test_a_file_over_what_a_request_can_carry_is_refused_naming_the_real_limit(upload) -> None:
-    with pytest.raises(UploadProblem, match=r"The file is 20\.0 MB; files up to 4\.0 MB can be trained here"):
-        upload("a,b\n" + "1,2\n" * (20 * (1 << 20) // 4))
-    # Escapes count: a file just under the limit that grows past it once quoted is refused too.
-    with pytest.raises(UploadProblem, match="once packed into a request"):
-        upload('a,b\n' + '"x",1\n' * 1000, max_bytes=7000)
+def test_a_file_over_the_pages_limit_is_refused_naming_the_real_limit(upload) -> None:
+    with pytest.raises(UploadProblem, match=r"The file is 2\.0 MB; files up to 1 MB can be trained here "
+                                            r"\(\[data\] max_dataset_mb\)"):
+        upload("a,b\n" + "1,2\n" * (2 * (1 << 20) // 4), max_bytes=1 << 20)
+
+
+@pytest.mark.parametrize(
+    ("max_dataset_mb", "max_upload_mb", "expected"),
+    [(100, 100, (100 << 20, "[data] max_dataset_mb")), (100, 50, (50 << 20, "[server] max_upload_mb")),
+     (0, 80, (80 << 20, "[server] max_upload_mb")), (0, 0, (0, ""))],
+)
+def test_the_pages_upload_limit_is_max_dataset_mb_unless_the_upload_route_takes_less(
+        max_dataset_mb, max_upload_mb, expected) -> None:
+    assert upload_limit(max_dataset_mb, max_upload_mb) == expected
+
+
+def test_a_file_larger_than_the_head_is_previewed_from_its_head_with_an_honest_row_estimate(upload) -> None:
+    # 20,000 rows, ~400 KB; only the first 16 KB are decoded and parsed (the test's head).
+    csv = "id,x,note,y\n" + "".join(f"{i},{i * 0.5:.1f},{'é' if i % 7 else 'a, quoted'},{i % 3}\n" for i in range(20000))
+    csv = csv.replace("a, quoted", '"a, quoted"')
+    preview, head = upload(csv, head_bytes=16 << 10, max_rows=250_000)
+    assert not preview.exact and len(head.encode()) <= 16 << 10 and head.endswith("\n")
+    assert preview.rows_read < 2000 and abs(preview.rows - 20000) <= 200  # the lines streamed, scaled by the head
+    assert preview.rows_text.startswith("about ") and [c.name for c in preview.columns] == ["id", "x", "note", "y"]
+    assert any("first" in n and "estimated" in n for n in preview.notes)
+    html = preview_html(preview, target="y", left_out=[], problem="classification")
+    assert f"about {preview.rows:,} rows × 4 columns" in html
+    # A head whose rows all share one class says nothing about the rest: the job judges it.
+    one_class = "x,y\n" + "".join(f"{i},1\n" for i in range(5000)) + "".join(f"{i},2\n" for i in range(5000))
+    assert upload(one_class, head_bytes=4096, max_rows=0)[0].target_problem("y", "classification") is None
+    # Over max_rows by the estimate: refused at upload time, saying it is an estimate.
+    with pytest.raises(UploadProblem, match=r"about [\d,]+ rows, more than the 1,000 a job may load"):
+        upload("a,b\n" + "1,2\n" * 5000, head_bytes=4096)
+
+
+def test_a_multibyte_character_cut_by_the_head_is_not_an_encoding_error(upload) -> None:
+    line = "ü" * 3 + ",1\n"  # 8 bytes a line: a 4 KB head ends inside a character
+    preview, head = upload("name,val\n" + line * 2000, head_bytes=4095, max_rows=0)
+    assert not preview.exact and not preview.notes[0].startswith("not UTF-8") and "\ufffd" not in head
+
+
+def test_the_parent_holds_a_bounded_head_of_a_12_mb_upload(upload) -> None:
+    import tracemalloc
+
+    rows = 12 * (1 << 20) // 18  # 3x what a request could carry inline
+    csv = b"a,b,c,t\n" + b"0.123,4.56,7.89,1\n" * rows
+    tracemalloc.start()
+    try:
+        preview, head = upload(csv, max_rows=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not preview.exact and abs(preview.rows - rows) <= 10
+    assert len(head) <= 1 << 20 and peak < 12 * (1 << 20), peak  # the head and its frame (~8.5 MB), not the file
 
 
 def test_a_path_outside_the_upload_folder_is_never_opened(tmp_path: Path) -> None:

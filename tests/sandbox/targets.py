@@ -132,3 +132,21 @@ def tree_hog(payload: dict[str, int], ctx: JobContext) -> Any:
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     return {"survived": True}
+
+
+def read_files(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Reads each named file from its own dir; reports whether ``payload["outside"]`` can be opened."""
+    import os
+
+    out: dict[str, Any] = {"files": {}, "listing": sorted(os.listdir(ctx.tmpdir))}
+    for name in payload.get("names", []):
+        out["files"][name] = (ctx.tmpdir / name).read_text()
+    outside = payload.get("outside")
+    if outside:
+        try:
+            with open(outside) as handle:
+                handle.read(1)
+            out["outside"] = "read"
+        except OSError as exc:
+            out["outside"] = type(exc).__name__
+    return out
