@@ -259,19 +259,24 @@ class Worker:
         remaining: float,
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
+        files: Mapping[str, str | PathLike[str]] | None = None,
     ) -> str:
         """Blocking: one sandbox run, its envelope, its log line. Runs in a job thread."""
         assert self.sandbox is not None
         queue_wait = time.monotonic() - arrival
-        payload = {
+        payload: dict[str, Any] = {
             "workflow": orjson.Fragment(workflow.body),
             "limits": self._engine_limits,
             "fault_injection": self.settings.testing.fault_injection,
             "request_id": rid,
         }
+        job_files = _job_files(files)
+        if job_files:  # which file is whose, outside the client's workflow
+            payload["files"] = {node: name for node, (name, _source) in job_files.items()}
         on_event = _progress_filter(on_progress) if on_progress else None
         out = self.sandbox.run(self.target, payload, wall_clock_seconds=remaining, on_event=on_event, cancel=cancel,
-                               job_id=rid, **self.access(workflow.fetches))
+                               job_id=rid, files={name: source for name, source in job_files.values()} or None,
+                               **self.access(workflow.fetches))
         usage = out.usage.to_dict()
         text = completed_text(out)  # a completed envelope goes out as the job sent it
         if text is not None:
