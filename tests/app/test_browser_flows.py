@@ -95,6 +95,23 @@ def test_upload_a_messy_csv_see_its_preview_train_and_download_a_model_that_pred
     assert len(model.predict(rows)) == 3
 
 
+def test_a_csv_over_the_old_4_mb_inline_cap_is_previewed_and_trains_by_reference(page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from tests.app.test_upload_reference import OLD_INLINE_CAP, numeric_csv
+
+    csv = numeric_csv(tmp_path / "large.csv", rows=90_000)
+    assert csv.stat().st_size > OLD_INLINE_CAP
+    expect(page.locator("#upload")).to_contain_text("up to 100 MB")  # [data] max_dataset_mb of limits.toml
+    page.locator("#upload input[type=file]").set_input_files(str(csv))
+    expect(page.locator("#preview")).to_contain_text("about 90,000 rows × 7 columns", timeout=20_000)
+    page.locator("#algorithm input").click()
+    page.get_by_role("option", name="Decision Tree").click()
+    page.locator("#train-button").click()
+    expect(page.locator("#quick-summary")).to_contain_text("Completed", timeout=TRAIN_TIMEOUT_MS)
+    shot(page, "large-upload-trained")
+
+
 def test_stop_cancels_a_long_job_and_leaves_nothing_running(page: Any, shared_server: Server) -> None:
     server = shared_server
     from playwright.sync_api import expect
