@@ -193,6 +193,47 @@ def test_data_caps_refuse_then_can_be_raised_and_disabled(
     assert big.frame.shape == off.frame.shape
 
 
+@pytest.mark.parametrize("cap, value, data, match", CAPS)
+def test_a_file_passed_by_the_parent_is_under_the_same_caps_as_inline_text(
+    tmp_path, cap: str, value: int, data: str, match: str
+) -> None:
+    path = tmp_path / "upload-0.csv"
+    path.write_text(data)
+    with pytest.raises(DatasetError, match=match) as info:
+        _load(DatasetRequest(file=path, node_id="d"), EngineLimits(data=DataLimits(**{cap: value})))
+    assert info.value.node_id == "d"
+    inline = _load(DatasetRequest(data=data))
+    by_file = _load(DatasetRequest(file=path, data="ignored,x\n1,2\n"))  # the parent's file wins
+    assert by_file.source == "file" and by_file.frame.equals(inline.frame)
+
+
+@pytest.mark.parametrize(
+    ("content", "outcome"),
+    [
+        ("a,b\n1,x\n2,y\n".encode(), {"b": ["x", "y"]}),
+        ("a,b\n1,café\n2,naïve\n".encode(), {"b": ["café", "naïve"]}),
+        ("\ufeffa,b\n1,x\n".encode(), {"b": ["x"]}),
+        ("a,b\n1,café\n2,naïve\n".encode("cp1252"), {"b": ["café", "naïve"], "warning": "Windows-1252"}),
+        ("a,b\n1,café\n".encode("utf-16"), {"b": ["café"]}),
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        (b"a,b\n1,2\n3,4,5\n", "cannot be parsed"),
+    ],
+    ids=["utf8", "utf8-accents", "utf8-bom", "cp1252", "utf16", "empty", "blank", "ragged"],
+)
+def test_a_passed_file_is_decoded_as_the_page_previews_it(tmp_path, content: bytes, outcome) -> None:
+    path = tmp_path / "upload-0.csv"
+    path.write_bytes(content)
+    if isinstance(outcome, str):
+        with pytest.raises(DatasetError, match=outcome) as info:
+            _load(DatasetRequest(file=path, node_id="d"))
+        assert info.value.field == "data"
+        return
+    loaded = _load(DatasetRequest(file=path))
+    assert list(loaded.frame.columns) == ["a", "b"] and loaded.frame["b"].tolist() == outcome["b"]
+    assert any(outcome["warning"] in w for w in loaded.warnings) if "warning" in outcome else not loaded.warnings
+
+
 def test_caps_apply_to_samples_and_records() -> None:
     with pytest.raises(DatasetError, match="150 rows, over the limit of 100"):
         _load(DatasetRequest(dataset_id="iris"), limits(max_rows=100))
