@@ -34,6 +34,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
      ["--per-client", "8"]),
     ("bench_confine.py", "What job confinement costs", [], ["--rounds", "15"]),
     ("bench_depth.py", "Largest sample with every plot inside the default limits", [], []),
+    ("bench_growth.py", "Growth: 1k to 200k rows, sandbox (file by reference) vs in-process", [],
+     ["--repeats", "1"]),
     ("soak.py", "Soak: real server, 4 clients, faults and malformed requests", ["--requests", "300"], ["--requests", "80"]),
     ("bench_hostile.py", "The parent under a hostile mix", ["--requests", "200"], ["--requests", "60"]),
 ]
@@ -153,6 +155,15 @@ def summary(figs: dict[str, dict[str, Any] | None]) -> str:
                          f"{depth['seconds']:.1f} s of {depth['wall_limit_s']:.0f} s, "
                          f"{depth['peak_memory_mb']:.0f} MB of {depth['memory_limit_mb']} MB",
                          "inside the default limits", depth.get("status") == "completed"))
+    growth = figs.get("bench_growth.py") or {}
+    if growth:
+        largest = growth["table"][-1]
+        rows.append(_row(f"growth: {largest['rows']:,} rows x {largest['features']} features, random forest, "
+                         "CSV by reference, in the sandbox",
+                         f"{largest['sandbox_s']:.1f} s = {largest['ratio']:.2f}x in-process, "
+                         f"{largest['peak_memory_mb']:.0f} MB of {growth['memory_limit_mb']} MB; ratios "
+                         + " / ".join(f"{r['ratio']:.2f}x" for r in growth["table"]),
+                         "completes inside the default limits", growth.get("all_completed")))
     soak = figs.get("soak.py") or {}
     if soak:
         ok = (not soak["lost"] and not soak["processes_left"] and not soak["temp_dirs_left"]

@@ -30,7 +30,8 @@ _TABLE_TITLES = {
 _OWN_WORDS = {
     ("data", "max_rows"): "Rows a dataset may have (code `dataset_error`).",
     ("data", "max_columns"): "Columns a dataset may have (code `dataset_error`).",
-    ("data", "max_dataset_mb"): "MB a dataset may take, as loaded (code `dataset_error`).",
+    ("data", "max_dataset_mb"): "MB a dataset may take (inline text, an uploaded file, the loaded table); also the "
+                                "largest CSV the page accepts (code `dataset_error`).",
 }
 """Keys limits.toml describes only together with their table."""
 _SKIP_TABLES = {"text"}
