@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from .confine import prepare as prepare_confinement
-from .linux import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl, read_proc_status
+from .linux import PR_SET_CHILD_SUBREAPER, prctl, read_proc_status
 from .runner import run_spare
 from .threadpools import scan_thread_pools
 from .waiting import wait_readable
@@ -45,8 +45,18 @@ def _status() -> dict[str, Any]:
     return {"vm_size": st.vm_size, "vm_data": st.vm_data, "vm_rss": st.vm_rss, "threads": st.threads}
 
 
+def _parent_pidfd() -> int | None:
+    """A pidfd of the parent (readable once it has exited), or None where the kernel has none."""
+    try:
+        return os.pidfd_open(os.getppid())
+    except (OSError, AttributeError):
+        return None
+
+
 def main(fd: int, preload: list[str], warmup: str = "") -> None:
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the parent
+    # Die with the parent *process*: a pidfd, not PR_SET_PDEATHSIG, which fires when the parent's
+    # creating *thread* ends (a worker started from a thread would lose its template at once).
+    parent = _parent_pidfd()
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # adopt strays of runners that died, so they are reaped
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())  # reap runners the moment they exit
@@ -83,9 +93,11 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
     spare: tuple[int, socket.socket] | None = None
     while True:
         if spare is None:
-            spare = _make_spare(control)
-        readable = wait_readable([control], 1.0)
+            spare = _make_spare(control, parent)
+        readable = wait_readable([control] if parent is None else [control, parent], 1.0)
         _reap()
+        if parent is not None and parent in readable:
+            return  # the parent process is gone
         if not readable:
             continue
         try:
@@ -106,14 +118,14 @@ def main(fd: int, preload: list[str], warmup: str = "") -> None:
             socket.send_fds(spare[1], [_RUN], [fds[0]])
         except OSError:  # the spare died: start a fresh one and hand it the job
             spare[1].close()
-            spare = _make_spare(control)
+            spare = _make_spare(control, parent)
             socket.send_fds(spare[1], [_RUN], [fds[0]])
         spare[1].close()
         os.close(fds[0])
         spare = None
 
 
-def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
+def _make_spare(control: socket.socket, parent: int | None) -> tuple[int, socket.socket]:
     """Fork the next runner ahead of its job (it forks its job child right away too, which then
     waits for its spec)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -123,6 +135,8 @@ def _make_spare(control: socket.socket) -> tuple[int, socket.socket]:
     if pid == 0:
         control.close()
         ours.close()
+        if parent is not None:
+            os.close(parent)  # a job must hold no handle on the parent process
         run_spare(theirs.detach())  # never returns
     theirs.close()
     return pid, ours

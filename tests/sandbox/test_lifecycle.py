@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -124,6 +128,48 @@ def test_dead_template_is_restarted_and_the_request_answered() -> None:
         assert outcome.ok, outcome.to_dict()
         assert sb._template.pid != old
         assert sb.status()["template"]["restarts"] == 1
+
+
+def test_a_template_started_from_a_thread_outlives_the_thread_and_dies_with_the_process() -> None:
+    """app.py starts the worker from a thread while it imports Gradio; PR_SET_PDEATHSIG would have
+    killed the template the moment that thread ended (it fires on the creating thread's exit)."""
+    sb = make_sandbox()
+    starter = threading.Thread(target=sb.start)
+    starter.start()
+    starter.join()
+    try:
+        pid = sb._template.pid
+        assert pid is not None
+        time.sleep(0.5)  # a death signal would have come at the thread's exit
+        assert sb._template.alive() and sb.status()["template"]["restarts"] == 0
+        outcome = sb.run("sandbox.faults:target", {"kind": "sleep", "seconds": 0})
+        assert outcome.ok and sb._template.pid == pid
+    finally:
+        sb.close()
+
+
+def test_the_template_exits_when_its_parent_process_dies(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The parent killed with SIGKILL (no close()): its template follows (it watches a pidfd)."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from tests.sandbox.conftest import make_sandbox\n"
+        "sb = make_sandbox().start()\n"
+        "print(sb._template.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        template = int(proc.stdout.readline())  # type: ignore[union-attr]
+        proc.kill()
+        proc.wait()
+        wait_for(lambda: not psutil.pid_exists(template) or psutil.Process(template).status() == psutil.STATUS_ZOMBIE,
+                 what="the template's exit after its parent's death")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_unknown_target_is_an_execution_error(sandbox: Sandbox) -> None:
