@@ -37,8 +37,15 @@ SYSTEM_READ = (
 All of /proc is readable: Landlock's own ptrace rule keeps another domain's /proc/<pid>/fd, mem and
 environ closed, and a magic link into another job's dir still meets the filesystem rules."""
 
-SYSTEM_WRITE = ("/dev/null", "/dev/shm")
-"""Beyond the job's dir: the null device and POSIX semaphores (joblib/loky)."""
+SYSTEM_WRITE = ("/dev/null",)
+"""Beyond the job's dir: the null device."""
+
+SHM = "/dev/shm"
+"""POSIX semaphores: Python's thread pools (multiprocessing.pool.ThreadPool, which joblib's threading
+backend uses) make one here (sem_open, unlinked at once). A job may create, read, write and remove
+files in it, but not list it, so it cannot find another job's; what it writes there is counted by
+no limit of its own but RLIMIT_FSIZE per file (docs/security.md, known limits)."""
+_SHM_RIGHTS = landlock.READ_FILE | landlock.WRITE_FILE | landlock.MAKE_REG | landlock.REMOVE_FILE | landlock.TRUNCATE
 
 
 class ConfineError(OSError):
@@ -73,8 +80,9 @@ def _detail(layer: str, guards: GuardLimits) -> str:
                 "the worker gives none to a job that downloads nothing)")
     if layer == "landlock_scopes":
         return "jobs signal and reach abstract unix sockets only within their own domain"
-    return "ptrace, process_vm_*, mount, unshare/setns, keyrings, bpf, perf, personality and non-inet/unix " \
-           "sockets answer EPERM"
+    return ("ptrace, process_vm_*, mount, namespaces (unshare/setns/clone flags), keyrings, bpf, perf, "
+            "personality, io_uring, listen, memfd, MPTCP, TCP Fast Open, unix socket() and non-inet sockets "
+            "answer EPERM; no inet socket for a run given no port")
 
 
 def status(guards: GuardLimits) -> dict[str, tuple[bool, str]]:
@@ -170,11 +178,15 @@ def apply(guards: GuardLimits, tmpdir: Path, connect_ports: list[int] | None = N
             rules.allow_paths(guards.confine_read_paths, landlock.FS_READ)
             rules.allow_paths([str(tmpdir), *SYSTEM_WRITE, *guards.confine_write_paths, *write_paths],
                               landlock.FS_WRITE | landlock.IOCTL_DEV)
+            rules.allow_paths([SHM], _SHM_RIGHTS)
         if on["landlock_net"]:
             rules.allow_connect(guards.connect_ports if connect_ports is None else connect_ports)
         rules.restrict_self()
         applied += [layer for layer in ("landlock_fs", "landlock_net", "landlock_scopes") if on[layer]]
     if on["seccomp"]:
-        seccomp.apply()
+        ports = guards.connect_ports if connect_ports is None else connect_ports
+        # a run given no port gets no inet socket at all (no UDP either, which Landlock does not cover),
+        # even where the kernel has no Landlock TCP rules; with landlock_net "off", nothing is cut
+        seccomp.apply(network=bool(ports) or guards.landlock_net == "off")
         applied.append("seccomp")
     return applied

@@ -51,13 +51,14 @@ FAULT_PARAMS: dict[str, dict[str, type]] = {
     "probe_signal": {"pid": int},
     "probe_ptrace": {"pid": int},
     "probe_netlink": {},
+    "probe_escapes": {"port": int},
 }
 """Every fault kind and its parameters (all optional, with defaults in :func:`run_fault`)."""
 
 _NEEDS_SANDBOX = {"segfault", "abort", "exit", "fork_bomb", "thread_bomb", "orphan", "close_result_channel",
                   "ignore_sigterm", "allocate", "busy_loop", "stdout_flood", "huge_result", "write_file",
                  "probe_read", "probe_list", "probe_write", "probe_connect", "probe_bind", "probe_signal",
-                 "probe_ptrace", "probe_netlink"}
+                 "probe_ptrace", "probe_netlink", "probe_escapes"}
 
 
 class FaultError(ValueError):
@@ -301,6 +302,74 @@ def _probe_netlink(ctx: JobContext, **_: Any) -> dict[str, Any]:
     return _attempt(open_netlink)
 
 
+def _probe_escapes(ctx: JobContext, *, params: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """The ways around Landlock's TCP rules and the socket/namespace filters that an outside test
+    found, each tried once: ``{name: _attempt(...)}``. ``port``: a listening loopback TCP port."""
+    import socket
+
+    port = int(params.get("port", 0))
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def raw_syscall(nr: int, *args: int) -> int:
+        ret = libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) for a in args))
+        if ret < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return int(ret)
+
+    def mptcp() -> str:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262) as sock:
+            sock.settimeout(2)
+            sock.connect(("127.0.0.1", port))
+            return "connected"
+
+    def fast_open() -> str:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            sock.sendto(b"GET / HTTP/1.0\r\n\r\n", 0x20000000, ("127.0.0.1", port))  # MSG_FASTOPEN
+            return "sent"
+
+    def listen_unbound() -> int:
+        with socket.socket() as sock:
+            sock.listen(1)
+            return int(sock.getsockname()[1])
+
+    def udp() -> str:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"x", ("127.0.0.1", port))
+            return "sent"
+
+    def unix_socket() -> str:
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
+        return "opened"
+
+    def new_user_namespace() -> str:
+        pid = raw_syscall(56, 0x10000000 | 17, 0, 0, 0, 0)  # clone(CLONE_NEWUSER | SIGCHLD), like fork
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return "cloned"
+
+    def io_uring() -> str:
+        params_buf = ctypes.create_string_buffer(120)
+        os.close(raw_syscall(425, 4, ctypes.addressof(params_buf)))  # io_uring_setup(4 entries)
+        return "set up"
+
+    def memfd() -> str:
+        os.close(os.memfd_create("probe"))
+        return "created"
+
+    def dev_shm_list() -> list[str]:
+        return sorted(os.listdir("/dev/shm"))[:20]  # another job's files there would be found this way
+
+    attempts = {"mptcp_connect": mptcp, "tcp_fast_open": fast_open, "listen_without_bind": listen_unbound,
+                "udp_send": udp, "unix_socket": unix_socket, "clone_new_user_namespace": new_user_namespace,
+                "io_uring_setup": io_uring, "memfd_create": memfd, "dev_shm_list": dev_shm_list}
+    out = {name: _attempt(action) for name, action in attempts.items()}
+    out["socketpair"] = _attempt(lambda: [s.close() for s in socket.socketpair()] and "paired")  # still allowed
+    return out
+
+
 _FAULTS = {
     "sleep": _sleep,
     "busy_loop": _busy_loop,
@@ -326,4 +395,5 @@ _FAULTS = {
     "probe_signal": _probe_signal,
     "probe_ptrace": _probe_ptrace,
     "probe_netlink": _probe_netlink,
+    "probe_escapes": _probe_escapes,
 }

@@ -51,8 +51,8 @@ class RequestError(Exception):
 class Fetches:
     """What a workflow may download, judged by the parent: which TCP ports and files its job needs.
 
-    Over-inclusive on purpose (every config place and alias of any node counts), never under: a job
-    the parent judged wrongly would only see its download refused by the confinement, coded.
+    Only dataset nodes count (the engine downloads nowhere else), in every place and under every
+    alias the engine reads a config from: never under, so a download is never refused by mistake.
     """
 
     url: bool = False
@@ -184,7 +184,7 @@ def fetches(workflow: dict[str, Any]) -> Fetches:
     url = sample = False
     ports: set[int] = set()
     for node in workflow.get("nodes") or []:
-        if not isinstance(node, dict):
+        if not isinstance(node, dict) or node.get("type") != "dataset":  # only a dataset node downloads
             continue
         data = node.get("data")
         places = (node.get("config"), data.get("config") if isinstance(data, dict) else None, data)

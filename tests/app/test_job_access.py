@@ -43,7 +43,9 @@ FETCHES = [
     ([_node({URL: "   "})], Fetches()),
     ([_node({URL: 42})], Fetches()),
     ([_node({"dataset_id": "iris"}), {"id": "m", "type": "model", "config": {"datasetUrl": "http://h:81/"}}],
-     Fetches(url=True, ports=frozenset({81}))),  # any node: over-inclusive, never under
+     Fetches()),  # only a dataset node downloads: a URL or sample named elsewhere grants nothing
+    ([{"id": "f", "type": "fault", "config": {"kind": "probe_connect", "dataset_url": "https://x:7999/",
+                                               "dataset_id": "titanic"}}], Fetches()),
     (["not a node", {"id": "x", "data": "text"}], Fetches()),
 ]
 

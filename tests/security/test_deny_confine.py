@@ -10,6 +10,7 @@ probe succeeds and every test here must fail.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import tempfile
@@ -146,3 +147,32 @@ def test_deny_confine_ptrace_sibling(sb: Sandbox) -> None:
 @pytest.mark.skipif(not _available("seccomp"), reason="no libseccomp")
 def test_deny_confine_netlink_socket(sb: Sandbox) -> None:
     _assert_denied(_probe(sb, "probe_netlink"), "open an AF_NETLINK socket")
+
+
+ESCAPES_DENIED_ALWAYS = ("mptcp_connect", "tcp_fast_open", "listen_without_bind", "unix_socket",
+                         "clone_new_user_namespace", "io_uring_setup", "memfd_create", "dev_shm_list")
+"""Routes around the Landlock TCP rules, the socket filter and the memory limit that an outside
+test found (helper attack, 2026-12-02); each must be refused whether or not the job downloads."""
+
+
+@pytest.mark.skipif(not (_available("seccomp") and _available("landlock_net")), reason="no seccomp or Landlock TCP rules")
+@pytest.mark.parametrize("downloads", [False, True], ids=["no-download", "download"])
+def test_deny_confine_escape_routes(sb: Sandbox, downloads: bool) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        outcome = sb.run("sandbox.faults:target", {"kind": "probe_escapes", "port": port},
+                         connect_ports=[443] if downloads else [])
+    assert outcome.ok, f"{outcome.code} {outcome.message} {outcome.log_tail[-800:]}"
+    results = outcome.value
+    for name in ESCAPES_DENIED_ALWAYS:
+        result = results[name]
+        assert result["allowed"] is False and result["errno"] in (errno.EPERM, errno.EACCES, errno.ENOSYS), (
+            f"a job could {name.replace('_', ' ')}: {result}")
+    udp = results["udp_send"]
+    if downloads:  # a download resolves names: UDP stays (Landlock has no UDP rules)
+        assert udp["allowed"] is True, udp
+    else:  # a job that downloads nothing gets no inet socket at all
+        assert udp["allowed"] is False and udp["errno"] == errno.EPERM, f"a job without a download sent UDP: {udp}"
+    assert results["socketpair"]["allowed"] is True  # a connected pair (threads' wake-ups) still works
