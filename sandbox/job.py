@@ -103,8 +103,10 @@ class Job:
             ours.close()
             if self.runner_fd is not None:
                 os.close(self.runner_fd)
-            if self.report is None:
-                kill_job_processes(spec.job_id)  # the runner died: sweep by the job marker
+            if self.report is None or self.report.processes_killed:
+                # the runner died, or the job left processes behind (a fork bomb can outlast the
+                # runner's reaping on a busy machine): sweep by the job marker before answering
+                kill_job_processes(spec.job_id)
             if cgroup is not None:
                 cgroup_oom = cgroup.oom_killed() > 0
                 cgroup.close()

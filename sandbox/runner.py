@@ -127,7 +127,7 @@ class _Runner:
         status, rusage, parent_gone = self._supervise(pid, res_r, log_r)
         wall = time.monotonic() - started
         self._drain(res_r, log_r)
-        killed = _kill_descendants()
+        killed = _kill_descendants(pid)
         if parent_gone:
             return
         exit_code = os.waitstatus_to_exitcode(status)
@@ -273,8 +273,12 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def _kill_descendants() -> int:
-    """SIGKILL every descendant (orphans are ours as subreaper) and reap them; return how many."""
+def _kill_descendants(group: int | None = None) -> int:
+    """SIGKILL every descendant (orphans are ours as subreaper) and reap them; return how many.
+
+    ``group``: the job's process group (the child called setsid), killed whole first on every round,
+    so a fork bomb cannot outrun a scan of /proc (a forking process with a pending SIGKILL fails to
+    fork); the scan finds those that left the group."""
     killed: set[int] = set()
     deadline = time.monotonic() + _REAP_SECONDS
     try:  # as subreaper, no child of ours means no descendant left at all
@@ -282,6 +286,11 @@ def _kill_descendants() -> int:
     except ChildProcessError:
         return 0
     while True:
+        if group is not None:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             children = psutil.Process().children(recursive=True)
         except psutil.Error:

@@ -94,12 +94,18 @@ def find_job_processes(job_id: str) -> list[psutil.Process]:
     return found
 
 
-def kill_job_processes(job_id: str) -> int:
-    """SIGKILL whatever is left of a job; the number of processes killed."""
-    procs = find_job_processes(job_id)
-    for proc in procs:
-        try:
-            proc.send_signal(signal.SIGKILL)
-        except psutil.Error:
-            pass
-    return len(procs)
+def kill_job_processes(job_id: str, rounds: int = 20) -> int:
+    """SIGKILL whatever is left of a job, scan after scan until a scan finds none (a process can
+    fork between a scan and its kill) or ``rounds`` scans were made; the number killed."""
+    killed: set[int] = set()
+    for _ in range(rounds):
+        procs = find_job_processes(job_id)
+        if not procs:
+            break
+        for proc in procs:
+            try:
+                proc.send_signal(signal.SIGKILL)
+                killed.add(proc.pid)
+            except psutil.Error:
+                pass
+    return len(killed)
