@@ -160,9 +160,10 @@ def summary(figs: dict[str, dict[str, Any] | None]) -> str:
         largest = growth["table"][-1]
         rows.append(_row(f"growth: {largest['rows']:,} rows x {largest['features']} features, random forest, "
                          "CSV by reference, in the sandbox",
-                         f"{largest['sandbox_s']:.1f} s = {largest['ratio']:.2f}x in-process, "
-                         f"{largest['peak_memory_mb']:.0f} MB of {growth['memory_limit_mb']} MB; ratios "
-                         + " / ".join(f"{r['ratio']:.2f}x" for r in growth["table"]),
+                         f"{largest['sandbox_s']:.1f} s = {largest['ratio']:.2f}x in-process (CPU "
+                         f"{largest['cpu_ratio']:.2f}x), {largest['peak_memory_mb']:.0f} MB of "
+                         f"{growth['memory_limit_mb']} MB; CPU ratios by size "
+                         + " / ".join(f"{r['cpu_ratio']:.2f}x" for r in growth["table"]),
                          "completes inside the default limits", growth.get("all_completed")))
     soak = figs.get("soak.py") or {}
     if soak:
