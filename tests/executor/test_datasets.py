@@ -210,7 +210,7 @@ def test_a_file_passed_by_the_parent_is_under_the_same_caps_as_inline_text(
 @pytest.mark.parametrize(
     ("content", "outcome"),
     [
-        ("a,b\n1,x\n2,y\n".encode(), {"b": ["x", "y"]}),
+        (b"a,b\n1,x\n2,y\n", {"b": ["x", "y"]}),
         ("a,b\n1,café\n2,naïve\n".encode(), {"b": ["café", "naïve"]}),
         ("\ufeffa,b\n1,x\n".encode(), {"b": ["x"]}),
         ("a,b\n1,café\n2,naïve\n".encode("cp1252"), {"b": ["café", "naïve"], "warning": "Windows-1252"}),
