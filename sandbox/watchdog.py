@@ -85,7 +85,7 @@ def find_job_processes(job_id: str) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name"]):
         try:
-            if proc.status() == psutil.STATUS_ZOMBIE:
+            if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):  # ended, being reaped
                 continue
             if proc.info["name"] == name or proc.environ().get(JOB_MARKER) == job_id:
                 found.append(proc)
@@ -94,9 +94,10 @@ def find_job_processes(job_id: str) -> list[psutil.Process]:
     return found
 
 
-def kill_job_processes(job_id: str, rounds: int = 20) -> int:
-    """SIGKILL whatever is left of a job, scan after scan until a scan finds none (a process can
-    fork between a scan and its kill) or ``rounds`` scans were made; the number killed."""
+def kill_job_processes(job_id: str, rounds: int = 20, wait_seconds: float = 2.0) -> int:
+    """SIGKILL whatever is left of a job and wait until it is gone (a killed process still runs its
+    exit for a while on a busy machine), scan after scan until a scan finds none (a process can fork
+    between a scan and its kill) or ``rounds`` scans were made; the number killed."""
     killed: set[int] = set()
     for _ in range(rounds):
         procs = find_job_processes(job_id)
@@ -108,4 +109,5 @@ def kill_job_processes(job_id: str, rounds: int = 20) -> int:
                 killed.add(proc.pid)
             except psutil.Error:
                 pass
+        psutil.wait_procs(procs, timeout=wait_seconds)  # gone, or a zombie its reaper is about to take
     return len(killed)
