@@ -127,11 +127,6 @@ def _may_read_tree(real: str, job: str) -> bool:
     return not (real == "/" or job == real or job.startswith(real.rstrip("/") + "/"))
 
 
-def _python_paths(tmpdir: Path) -> list[str]:
-    job = str(tmpdir.resolve())
-    return [real for real in _python_tree() if _may_read_tree(real, job)]
-
-
 @functools.cache
 def _static_handles() -> tuple[landlock.Handle, ...]:
     """``SYSTEM_READ`` and the Python trees, opened once: in the template, so every job child inherits

@@ -47,11 +47,14 @@ def test_the_modes_are_validated() -> None:
         GuardLimits(seccomp="yes")  # type: ignore[arg-type]
 
 
-def test_a_job_dir_or_its_root_is_never_a_python_tree(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    job = tmp_path / "job-1"
-    job.mkdir()
-    for tree in confine._python_paths(job):
-        assert not str(job).startswith(tree.rstrip("/") + "/") and tree != "/"
+@pytest.mark.parametrize(
+    ("tree", "readable"),
+    [("/", False), ("/tmp/sandbox-jobs-x", False), ("/tmp/sandbox-jobs-x/job-1", False), ("/tmp/", False),
+     ("/usr", True), ("/tmp/sandbox-jobs-xy", True), ("/opt/venv/lib/python3.11", True)],
+)
+def test_a_tree_holding_the_job_dir_is_never_readable(tree: str, readable: bool) -> None:
+    """Rules are beneath-rules: a Python tree that holds the job dirs (/, /tmp) would open every job."""
+    assert confine._may_read_tree(tree, "/tmp/sandbox-jobs-x/job-1") is readable
 
 
 @pytest.mark.skipif(not confine.status(GuardLimits())["landlock_fs"][0], reason="no Landlock")
