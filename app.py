@@ -24,6 +24,7 @@ import gradio as gr  # noqa: E402
 
 from service import Worker  # noqa: E402
 from service import catalog as cat  # noqa: E402
+from service.cluster import ClusterStartError  # noqa: E402
 from service.config import ConfigError  # noqa: E402
 from service.http import build_app, make_predict, server_address  # noqa: E402
 from service.page import IDLE_SUMMARY, PANEL_OUTPUTS, Page, algorithm_choices  # noqa: E402
@@ -172,7 +173,7 @@ def main(early: EarlyStart | None = None) -> None:
         try:
             ui = build_ui(early.worker_unstarted(), files)  # while the worker starts
             worker = early.worker()
-        except ConfigError as exc:
+        except (ConfigError, ClusterStartError) as exc:
             print(f"start-up stopped: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         try:

@@ -2,14 +2,15 @@
 
 Codes are part of the API: never rename one. The sandbox's codes come from
 :class:`sandbox.ErrorCode` (a test checks this table covers all of them), the engine's from
-``executor.errors``, and the service adds the admission and request codes.
+``executor.errors``, and the service adds the admission and request codes, and the cluster codes of
+the Ray engine (``[cluster] engine = "ray"``: what only a cluster can do wrong).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CODES", "Code", "SERVICE_CODES", "describe"]
+__all__ = ["CLUSTER_CODES", "CODES", "Code", "SERVICE_CODES", "describe"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Code:
 
     name: str
     source: str
-    """``service``, ``engine`` or ``sandbox``."""
+    """``service``, ``engine``, ``sandbox`` or ``cluster`` (the Ray engine only)."""
     meaning: str
 
 
@@ -26,6 +27,9 @@ INVALID_REQUEST = "invalid_request"
 BUSY = "busy"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 INTERNAL_ERROR = "internal_error"
+NODE_LOST = "node_lost"
+CLUSTER_UNAVAILABLE = "cluster_unavailable"
+CLUSTER_NO_FIT = "cluster_no_fit"
 
 _TABLE = [
     Code(INVALID_REQUEST, "service / sandbox", "not JSON, not an object, empty, over a [request] cap (size, nodes, "
@@ -48,6 +52,11 @@ _TABLE = [
     Code("invalid_result", "sandbox", "the job sent something unreadable"),
     Code("cancelled", "sandbox", "the client went away and the job was stopped"),
     Code(INTERNAL_ERROR, "service / sandbox", "the worker itself failed; still a structured answer"),
+    Code(NODE_LOST, "cluster", "the Ray node (or its sandbox actor) running the job died or stopped answering "
+     "mid-job; the job was not retried"),
+    Code(CLUSTER_UNAVAILABLE, "cluster", "the Ray cluster cannot be reached, or no node has a ready sandbox"),
+    Code(CLUSTER_NO_FIT, "cluster", "no node of the Ray cluster can ever fit one job's [job] threads and "
+     "memory_mb (plus [cluster] sandbox_memory_mb)"),
 ]
 
 CODES: dict[str, Code] = {c.name: c for c in _TABLE}
@@ -55,6 +64,9 @@ CODES: dict[str, Code] = {c.name: c for c in _TABLE}
 
 SERVICE_CODES = frozenset({INVALID_REQUEST, BUSY, DEADLINE_EXCEEDED})
 """Codes decided in the parent before any child runs."""
+
+CLUSTER_CODES = frozenset({NODE_LOST, CLUSTER_UNAVAILABLE, CLUSTER_NO_FIT})
+"""Codes only the Ray engine answers with (never with ``engine = "local"``)."""
 
 
 def describe(code: str) -> str:

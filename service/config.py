@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -19,6 +19,7 @@ from executor.limits import DataLimits, DownloadLimits, EngineLimits, ModelLimit
 from sandbox.limits import FROZEN, GuardLimits, JobLimits
 
 __all__ = [
+    "ClusterSettings",
     "ConfigError",
     "LIMITS_ENV_VAR",
     "QueueLimits",
@@ -103,6 +104,35 @@ class TestingLimits(BaseModel):
     fault_injection: bool = False
 
 
+class ClusterSettings(BaseModel):
+    """Where jobs run: this machine's sandbox (``local``) or a Ray cluster's (docs/scale-out.md)."""
+
+    model_config = FROZEN
+
+    engine: Literal["local", "ray"] = "local"
+    """``local``: the warm sandbox in this process (a Space). ``ray``: one sandbox actor per Ray node."""
+    address: str = Field("auto", min_length=1, max_length=512)
+    """The cluster ``ray.init`` connects to: ``auto``, ``host:6379`` or ``ray://host:10001``."""
+    namespace: str = Field("automl-worker", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Ray namespace of the worker's actors (each worker also names them with its own id)."""
+    connect_timeout_seconds: float = Field(60, gt=0, le=3600)
+    """Seconds start-up waits to connect to the cluster before it stops with a message."""
+    node_ready_seconds: float = Field(300, gt=0, le=3600)
+    """Seconds a node's sandbox actor may take to start (template, self-check) before it counts as failed."""
+    refresh_seconds: float = Field(5, gt=0, le=600)
+    """Seconds between two looks at the cluster's nodes (new nodes get an actor, lost ones leave capacity)."""
+    poll_ms: int = Field(50, ge=5, le=1000)
+    """Milliseconds between two checks of a waiting job's cancel flag in the parent."""
+    cancel_seconds: float = Field(10, gt=0, le=600)
+    """Seconds a cancelled remote job has to report that its processes are gone before the parent answers."""
+    answer_grace_seconds: float = Field(15, gt=0, le=600)
+    """Seconds past a job's budget the parent waits for its node's answer before it counts the node lost."""
+    sandbox_memory_mb: int = Field(512, ge=0, le=1_000_000)
+    """MB of a node's Ray ``memory`` resource its sandbox actor reserves (the warm template, the actor)."""
+    max_jobs: int = Field(64, ge=1, le=4096)
+    """Most jobs running on the cluster at once, whatever its size (one waiting thread each in the parent)."""
+
+
 class Settings(BaseModel):
     """Every table of limits.toml, validated."""
 
@@ -119,6 +149,7 @@ class Settings(BaseModel):
     search: SearchLimits = SearchLimits()
     model: ModelLimits = ModelLimits()
     testing: TestingLimits = TestingLimits()
+    cluster: ClusterSettings = ClusterSettings()
     source: str = Field("<defaults>", exclude=True)
     """The file these settings were read from."""
 

@@ -25,7 +25,7 @@ _STATUS = {
 _TABLE_TITLES = {
     "job": "One job (the isolated child process)", "queue": "Admission and waiting line", "request": "Request size",
     "guards": "How limits are enforced", "data": "Datasets", "output": "Results", "download": "Datasets by URL",
-    "search": "Hyperparameter search", "model": "Model size", "testing": "Testing",
+    "search": "Hyperparameter search", "model": "Model size", "testing": "Testing", "cluster": "Where jobs run",
 }
 _OWN_WORDS = {
     ("data", "max_rows"): "Rows a dataset may have (code `dataset_error`).",
@@ -139,6 +139,37 @@ def _flat(prefix: str, value: Any, rows: list[list[str]]) -> None:
         rows.append([_e(prefix), _e(_value(value) if value is not None else "not set")])
 
 
+_NODE_TONES = {"ready": "good", "starting": "idle", "failed": "bad", "lost": "bad"}
+
+
+def _cluster_view(cluster: dict[str, Any]) -> str:
+    """The Ray engine's nodes: state, capacity, guards (each node's own self-check) and jobs running."""
+    request = cluster.get("request") or {}
+    unreachable = "" if cluster.get("reachable", True) else " <span class='pill bad'>unreachable</span>"
+    head = (f"<p>Ray cluster at <code>{_e(cluster.get('address'))}</code>{unreachable}: "
+            f"capacity <b>{_e(cluster.get('capacity'))}</b> jobs at once (at most {_e(cluster.get('maxJobs'))}); "
+            f"each job asks for {_e(request.get('cpus'))} CPUs and {_e(request.get('memoryMb'))} MB, each node's "
+            f"sandbox holds {_e(request.get('sandboxMemoryMb'))} MB.</p>")
+    rows = []
+    for n in cluster.get("nodes") or []:
+        if not isinstance(n, dict):
+            continue
+        check = n.get("selfCheck") or {}
+        guards = (_yes(check.get("ok"), "passed", "failed") if check.get("probes") else _yes(None))
+        if check.get("failing"):
+            guards += " " + _e(", ".join(str(f) for f in check["failing"]))
+        rows.append([
+            f"<code>{_e(n.get('nodeId'))}</code>", _e(n.get("address")),
+            f"<span class='pill {_NODE_TONES.get(str(n.get('state')), 'idle')}'>{_e(n.get('state'))}</span>"
+            + (f" {_e(n.get('error'))}" if n.get("error") else ""),
+            _e(n.get("cpus")), _e(n.get("memoryMb")), _e(n.get("slots")), _e(n.get("running")),
+            _yes(n.get("templateAlive")), guards, _e(n.get("jobsStarted")),
+        ])
+    table = _table(["node", "address", "state", "CPUs", "memory MB", "job slots", "jobs running", "template",
+                    "guards (self-check)", "jobs started"], rows, "cluster")
+    return head + table
+
+
 def health_views(h: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
     """(status, guard layers, self-check, recent outcomes, limits, container and template) as HTML."""
     tone, word, meaning = _STATUS.get(h.get("status", ""), ("idle", str(h.get("status")), ""))
@@ -155,8 +186,10 @@ def health_views(h: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
         f"<div><dt>Answers by outcome</dt><dd>{by_code}</dd></div>",
         "</dl>",
         f"<p class='muted'>Version {_e(h.get('version'))} · Gradio {_e(h.get('gradio'))} · Python {_e(h.get('python'))}"
-        f" · limits from {_e(h.get('limitsFile'))}</p>",
+        f" · limits from {_e(h.get('limitsFile'))} · engine {_e(h.get('engine', 'local'))}</p>",
     ]
+    if h.get("cluster"):
+        status.append(_cluster_view(h["cluster"]))
     failing = (h.get("selfCheck") or {}).get("failing") or []
     if failing:
         status.append(f"<p class='upload-error'>Guards failing their start-up self-check: {_e(', '.join(failing))}. "

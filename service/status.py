@@ -85,7 +85,8 @@ def _gradio_version() -> str | None:
 
 
 def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
-    """Status, version, limits, guard layers, template, queue depth and recent outcomes. Never raises.
+    """Status, version, engine, limits, guard layers, template, queue depth and recent outcomes; with the
+    Ray engine also ``cluster``: its capacity and every node's state, guards and running jobs. Never raises.
 
     ``operator``: add each recent request's id, workflow summary and (cut) error.
     """
@@ -98,7 +99,10 @@ def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
         except Exception as exc:  # /health must answer even when the sandbox is broken
             error = f"sandbox status failed: {exc!r}"
     template = sandbox_status.get("template", {})
+    cluster = sandbox_status.get("cluster")
     failing = [p["name"] for p in worker.self_check if not p.get("ok")]
+    if cluster:  # every node ran its own self-check: a guard failing on any node is named with its node
+        failing = list(cluster.get("failing") or [])
     if worker.sandbox is None:
         status = "starting"
     elif error or not template.get("alive"):
@@ -125,6 +129,7 @@ def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
         "gradio": _gradio_version(),
         "python": platform.python_version(),
         "limitsFile": os.path.basename(s.source),
+        "engine": s.cluster.engine,
         "limits": {
             "job": s.job.model_dump(),
             "queue": s.queue.model_dump(),
@@ -132,6 +137,7 @@ def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
             "guards": s.guards.model_dump(),
             **s.engine_limits(),
             "testing": s.testing.model_dump(),
+            "cluster": s.cluster.model_dump(),
         },
         "template": template,
         "guards": sandbox_status.get("layers", []),
@@ -141,11 +147,12 @@ def health_report(worker: Worker, *, operator: bool = False) -> dict[str, Any]:
         "jobs": {
             "running": worker.admission.running,
             "waiting": worker.admission.waiting,
-            "maxConcurrent": s.queue.max_concurrent_jobs,
+            "maxConcurrent": worker.admission.max_running,
             "maxWaiting": s.queue.max_waiting,
             "started": sandbox_status.get("jobs_started", 0),
             "byCode": by_code,
         },
+        **({"cluster": cluster} if cluster else {}),
         "recent": recent,
         "operatorView": operator,
         **({"error": error} if error else {}),

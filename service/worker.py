@@ -6,6 +6,7 @@
                    │                            ──(deadline passed)──► deadline_exceeded
                    │
                    thread: sandbox.run(engine, wall_clock = remaining budget, cancel, files)
+                   │         │  (engine "ray": RayCluster.run, the same call on a cluster node)
                    │         └─ envelope, one JSON log line, ring of recent outcomes
                    ▼
                  JSON string (never raises; cancellation of the caller stops the child)
@@ -22,18 +23,22 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from sandbox import GuardLimits, Sandbox
 from service import codes
 from service.admission import Admission, Busy
+from service.cluster.node import NodeSetup, job_guards
 from service.config import Settings
 from service.memory import release_free_memory
 from service.request import Fetches, ParsedRequest, RequestError, parse_request
 from service.results import bound_failure, completed_text, dumps, failure, from_outcome
 from service.status import RECENT_SIZE, health_report, is_operator, operator_token
+
+if TYPE_CHECKING:
+    from service.cluster.ray_engine import RayCluster
 
 __all__ = ["ENGINE_TARGET", "PRELOAD", "WARMUP", "Worker"]
 
@@ -67,12 +72,18 @@ class Worker:
         self.warmup = default if warmup is None else warmup
         self.run_self_check = self_check
         self.sandbox: Sandbox | None = None
+        """What runs the jobs: this machine's Sandbox, or the RayCluster (same ``run``/``status``/``close``)."""
+        self.cluster: RayCluster | None = None
+        """The Ray engine's cluster (``[cluster] engine = "ray"``), else None."""
         self.self_check: list[dict[str, Any]] = []
         self.admission = Admission(settings.queue.max_concurrent_jobs, settings.queue.max_waiting)
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_SIZE)
         self.counts: dict[str, int] = {}
         self.started_at = time.time()
-        self._pool = ThreadPoolExecutor(settings.queue.max_concurrent_jobs, thread_name_prefix="job")
+        on_ray = settings.cluster.engine == "ray"
+        jobs = max(settings.queue.max_concurrent_jobs, settings.cluster.max_jobs) if on_ray else settings.queue.max_concurrent_jobs
+        self._pool = ThreadPoolExecutor(jobs, thread_name_prefix="job")
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Request bodies are decoded here, off the event loop; one parse at a time (by default)
         # bounds the memory a burst of large bodies can take while it is decoded.
         self._parse_pool = ThreadPoolExecutor(settings.server.parse_threads, thread_name_prefix="parse")
@@ -87,38 +98,54 @@ class Worker:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Worker:
-        """Start the warm template and run the guard self-check; raises if the template cannot start."""
-        sb = Sandbox(
-            self.settings.job,
-            self._guards(),
-            preload=self.preload,
-            fault_injection=self.settings.testing.fault_injection,
-            extra_env={"MPLBACKEND": "Agg"},
-            warmup=self.warmup,
-        )
+        """Start the warm template and run the guard self-check; raises if the template cannot start.
+
+        With ``[cluster] engine = "ray"``: connect to the cluster and start a sandbox actor on each
+        node instead (service/cluster/ray_engine.py); raises ClusterStartError when it cannot."""
+        setup = NodeSetup(self.settings, self.preload, self.warmup, self.run_self_check)
+        if self.settings.cluster.engine == "ray":
+            return self._start_cluster(setup)
+        sb = setup.build(self._guards())
         sb.start()
         self.sandbox = sb
-        if self.run_self_check:
-            from sandbox.selfcheck import run_self_check
-
-            self.self_check = [probe.to_dict() for probe in run_self_check(sb)]
-            bad = [p["name"] for p in self.self_check if not p["ok"]]
-            if bad:
-                log.warning("self-check: guards not answering correctly: %s", ", ".join(bad))
+        self.self_check = setup.self_check(sb)
         return self
+
+    def _start_cluster(self, setup: NodeSetup) -> Worker:
+        from service.cluster.ray_engine import RayCluster  # a clear ClusterStartError without ray
+
+        # Each node resolves and creates its own dataset cache; the parent only says "write it".
+        self._cache = str(self.settings.download.cache_path().absolute())
+        cluster = RayCluster(setup, target=self.target, on_capacity=self._set_capacity)
+        cluster.start()
+        self.cluster = cluster
+        self.sandbox = cluster  # type: ignore[assignment]  # the same run/status/close
+        self.self_check = cluster.self_check()
+        return self
+
+    def _set_capacity(self, jobs: int) -> None:
+        """The cluster's capacity changed (nodes came or went): admission follows, from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self.admission.max_running = jobs
+            return
+        try:
+            loop.call_soon_threadsafe(self._admit, jobs)
+        except RuntimeError:  # the loop is closing
+            pass
+
+    def _admit(self, jobs: int) -> None:
+        """On the loop: the new capacity; each new slot goes to the oldest waiter (Admission.release)."""
+        grown = jobs - self.admission.max_running
+        self.admission.max_running = jobs
+        for _ in range(max(0, min(grown, jobs - self.admission.running))):
+            self.admission.running += 1
+            self.admission.release()  # a waiter takes the slot, or it goes back to the pool
 
     def _guards(self) -> GuardLimits:
         """``[guards]``, with the dataset cache readable by every job (created now if need be)."""
-        guards = self.settings.guards
-        cache = self.settings.download.cache_path().absolute()
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # jobs then fetch samples every time; the engine says so in a warning
-            log.warning("dataset cache %s cannot be created (%s): samples are not cached", cache, exc)
-            self._cache = None
-            return guards
-        self._cache = str(cache)
-        return guards.model_copy(update={"confine_read_paths": [*guards.confine_read_paths, self._cache]})
+        guards, self._cache = job_guards(self.settings)
+        return guards
 
     def access(self, fetches: Fetches) -> dict[str, Any]:
         """What a job may reach beyond its own dir: TCP ports only when it downloads (``[guards]
@@ -185,6 +212,11 @@ class Worker:
                 return self._answer(rid, None, failure(codes.INVALID_REQUEST, _sentence(exc.message), **({"limit": exc.limit} if exc.limit else {})), arrival)
             if self.sandbox is None:
                 return self._answer(rid, workflow, failure(codes.INTERNAL_ERROR, "The worker is not started yet; try again shortly."), arrival)
+            if self.cluster is not None:
+                self._loop = loop
+                refused = self.cluster.refusal()
+                if refused is not None:  # cluster_no_fit, cluster_unavailable: no job could start
+                    return self._answer(rid, workflow, failure(*refused), arrival)
             deadline = self.settings.queue.request_deadline_seconds
             try:
                 granted = await self.admission.acquire(deadline - (time.monotonic() - arrival))
@@ -234,11 +266,16 @@ class Worker:
         return failure(
             codes.BUSY,
             f"The worker is busy: {self.admission.running} jobs are running and {self.admission.waiting} are waiting "
-            f"(max_concurrent_jobs = {q.max_concurrent_jobs}, max_waiting = {q.max_waiting}); try again in a few seconds.",
+            f"({self._capacity_text()}, max_waiting = {q.max_waiting}); try again in a few seconds.",
             limit={"name": "max_waiting", "value": q.max_waiting},
             running=self.admission.running,
             waiting=self.admission.waiting,
         )
+
+    def _capacity_text(self) -> str:
+        if self.cluster is None:
+            return f"max_concurrent_jobs = {self.settings.queue.max_concurrent_jobs}"
+        return f"the cluster's capacity = {self.admission.max_running} jobs"
 
     def _expired(self, arrival: float) -> dict[str, Any]:
         q = self.settings.queue

@@ -1,0 +1,119 @@
+"""A real Ray cluster on this machine for the tests and the bench: ``ray start --head`` plus more nodes.
+
+Each node is its own raylet (``ray start --address``), as on separate machines; all of them use
+one temp dir of their own and free ports, so two runs on one machine never meet. :meth:`stop`
+ends exactly the processes of this cluster (every process whose command line names its temp dir,
+and their descendants), never other Ray processes on the machine (``ray stop`` would).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.loopback import free_port
+
+__all__ = ["LocalCluster"]
+
+_MB = 1 << 20
+
+
+def _ray_cli() -> list[str]:
+    return [sys.executable, "-m", "ray.scripts.scripts"]
+
+
+@dataclass
+class LocalCluster:
+    """``nodes`` nodes of ``cpus`` CPUs and ``memory_mb`` of Ray memory each (the first is the head)."""
+
+    nodes: int = 2
+    cpus: int = 1
+    memory_mb: int = 1536
+    object_store_mb: int = 80
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp")))
+    address: str = ""
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}
+
+    def _common(self) -> list[str]:
+        return [f"--num-cpus={self.cpus}", f"--memory={self.memory_mb * _MB}",
+                f"--object-store-memory={self.object_store_mb * _MB}", "--node-ip-address=127.0.0.1",
+                "--disable-usage-stats", f"--dashboard-agent-listen-port={free_port()}",
+                f"--metrics-export-port={free_port()}", "--min-worker-port=0", "--max-worker-port=0"]
+
+    def start(self) -> LocalCluster:
+        try:
+            port = free_port()
+            self._run(["start", "--head", f"--port={port}", f"--temp-dir={self.root}", "--include-dashboard=false",
+                       f"--dashboard-port={free_port()}",
+                       *self._common()])
+            self.address = f"127.0.0.1:{port}"
+            for _ in range(self.nodes - 1):
+                self.add_node()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def add_node(self) -> None:
+        self._run(["start", f"--address={self.address}", *self._common()])
+
+    def _run(self, args: list[str]) -> None:
+        out = subprocess.run([*_ray_cli(), *args], env=self.env(), capture_output=True, text=True, timeout=180)
+        if out.returncode != 0:
+            raise RuntimeError(f"ray {' '.join(args[:2])} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+
+    def processes(self) -> list[psutil.Process]:
+        """Every live process of this cluster (raylets, GCS, agents, workers, actors)."""
+        root = str(self.root)
+        found: dict[int, psutil.Process] = {}
+        for proc in psutil.process_iter(["cmdline"]):
+            try:
+                if any(root in part for part in proc.info["cmdline"] or ()):
+                    found[proc.pid] = proc
+                    for child in proc.children(recursive=True):
+                        found[child.pid] = child
+            except psutil.Error:
+                continue
+        return list(found.values())
+
+    def raylet(self, socket_name: str) -> psutil.Process:
+        """The raylet whose socket is ``socket_name`` (``ray.nodes()``'s RayletSocketName)."""
+        for proc in self.processes():
+            try:
+                cmd = proc.cmdline()
+            except psutil.Error:
+                continue
+            if cmd and cmd[0].endswith("raylet") and f"--raylet_socket_name={socket_name}" in cmd:
+                return proc
+        raise LookupError(f"no raylet with socket {socket_name}")
+
+    def stop(self) -> None:
+        """SIGTERM then SIGKILL every process of this cluster; remove its temp dir."""
+        for _ in range(3):
+            procs = self.processes()
+            if not procs:
+                break
+            for proc in procs:
+                try:
+                    proc.terminate()
+                except psutil.Error:
+                    pass
+            _, alive = psutil.wait_procs(procs, timeout=5)
+            for proc in alive:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(alive, timeout=5)
+            time.sleep(0.2)
+        shutil.rmtree(self.root, ignore_errors=True)
