@@ -24,6 +24,8 @@ from bench.loopback import free_port
 __all__ = ["LocalCluster"]
 
 _MB = 1 << 20
+_RAY = f"{os.sep}ray{os.sep}"
+"""In the path of every Ray program (raylet, gcs_server, the Python ones under site-packages/ray)."""
 
 
 def _ray_cli() -> list[str]:
@@ -75,10 +77,13 @@ class LocalCluster:
     def processes(self) -> list[psutil.Process]:
         """Every live process of this cluster (raylets, GCS, agents, workers, actors)."""
         root = str(self.root)
+        mine = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
         found: dict[int, psutil.Process] = {}
         for proc in psutil.process_iter(["cmdline"]):
             try:
-                if any(root in part for part in proc.info["cmdline"] or ()):
+                cmd = proc.info["cmdline"] or ()
+                # Ray's own programs only (a shell or script naming the dir is not the cluster's)
+                if proc.pid not in mine and any(root in part for part in cmd) and any(_RAY in part for part in cmd[:2]):
                     found[proc.pid] = proc
                     for child in proc.children(recursive=True):
                         found[child.pid] = child
@@ -86,16 +91,18 @@ class LocalCluster:
                 continue
         return list(found.values())
 
-    def raylet(self, socket_name: str) -> psutil.Process:
-        """The raylet whose socket is ``socket_name`` (``ray.nodes()``'s RayletSocketName)."""
+    def raylets(self) -> list[tuple[str, bool, psutil.Process]]:
+        """Every live raylet of this cluster: (its node id, whether it is the head's, its process)."""
+        out = []
         for proc in self.processes():
             try:
                 cmd = proc.cmdline()
             except psutil.Error:
                 continue
-            if cmd and cmd[0].endswith("raylet") and f"--raylet_socket_name={socket_name}" in cmd:
-                return proc
-        raise LookupError(f"no raylet with socket {socket_name}")
+            if cmd and cmd[0].endswith("raylet"):
+                node = next((part.split("=", 1)[1] for part in cmd if part.startswith("--node_id=")), "")
+                out.append((node, "--head" in cmd, proc))
+        return out
 
     def stop(self) -> None:
         """SIGTERM then SIGKILL every process of this cluster; remove its temp dir."""

@@ -1,0 +1,68 @@
+"""A real Ray cluster on this machine (two nodes) and ``python app.py`` serving from it.
+
+``ray_cluster``: ``ray start --head`` plus one ``ray start --address`` node, 1 CPU and 1.5 GB of
+Ray memory each, in a temp dir of their own; every process of it is ended at the end of the
+session (tests/cluster/local_cluster.py), never another Ray on the machine. ``ray_server``: the
+app with ``[cluster] engine = "ray"`` on it, fault injection on, ready once both nodes' sandboxes
+have passed their self-check. Both are skipped when ray is not installed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bench.loopback import Server, start_server, stop_server
+from tests.cluster.local_cluster import LocalCluster
+from tests.servers import shipped_limits
+
+NODES = 2
+RAY_JOB = {"wall_clock_seconds": 15, "cpu_seconds": 30, "memory_mb": 400, "threads": 1}
+"""One CPU and 400 MB a job: each 1-CPU node holds one job. 15 s of wall clock is far above what
+an iris job takes on a busy machine (a few seconds), and keeps the timeout test short."""
+RAY_CLUSTER = {"sandbox_memory_mb": 512, "refresh_seconds": 1, "answer_grace_seconds": 15, "cancel_seconds": 15}
+READY_SECONDS = 240
+"""Both nodes' sandboxes (template, warm-up, self-check) start side by side on a busy machine."""
+
+
+def ray_limits(address: str, **cluster: object) -> str:
+    return shipped_limits(
+        job=RAY_JOB,
+        queue={"request_deadline_seconds": 60},
+        testing={"fault_injection": True},
+        cluster={"engine": "ray", "address": address, **RAY_CLUSTER, **cluster},
+    )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[LocalCluster]:
+    pytest.importorskip("ray")
+    cluster = LocalCluster(nodes=NODES, cpus=1, memory_mb=1536).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_server(ray_cluster: LocalCluster) -> Iterator[Server]:
+    server = start_server(ray_limits(ray_cluster.address))
+    try:
+        wait_nodes_ready(server, NODES)
+        yield server
+    finally:
+        stop_server(server)
+
+
+def wait_nodes_ready(server: Server, count: int, timeout: float = READY_SECONDS) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        health = server.health()
+        nodes = (health.get("cluster") or {}).get("nodes") or []
+        if sum(n["state"] == "ready" for n in nodes) >= count:
+            return health
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} ready nodes expected: {nodes}")
+        time.sleep(0.5)
