@@ -2,7 +2,7 @@
 
 ``ray_cluster``: ``ray start --head`` plus one ``ray start --address`` node, 1 CPU and 1.5 GB of
 Ray memory each, in a temp dir of their own; every process of it is ended at the end of the
-session (tests/cluster/local_cluster.py), never another Ray on the machine. ``ray_server``: the
+session (bench/ray_cluster.py), never another Ray on the machine. ``ray_server``: the
 app with ``[cluster] engine = "ray"`` on it, fault injection on, ready once both nodes' sandboxes
 have passed their self-check. Both are skipped when ray is not installed.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.loopback import Server, start_server, stop_server
-from tests.cluster.local_cluster import LocalCluster
+from bench.ray_cluster import LocalCluster
 from tests.servers import shipped_limits
 
 NODES = 2

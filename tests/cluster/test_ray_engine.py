@@ -9,11 +9,11 @@ from typing import Any
 import psutil
 import pytest
 
+from bench.ray_cluster import LocalCluster
 from sandbox.linux import job_process_name
 from tests.app.conftest import backend_call, example, fault
 from tests.app.test_api import OpenRequest, wait_for
 from tests.cluster.conftest import NODES, RAY_JOB
-from tests.cluster.local_cluster import LocalCluster
 
 pytest.importorskip("ray")
 

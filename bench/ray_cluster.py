@@ -1,4 +1,4 @@
-"""A real Ray cluster on this machine for the tests and the bench: ``ray start --head`` plus more nodes.
+"""A real Ray cluster on this machine for tests/cluster and bench/bench_ray.py: ``ray start --head`` plus more nodes.
 
 Each node is its own raylet (``ray start --address``), as on separate machines; all of them use
 one temp dir of their own and free ports, so two runs on one machine never meet. :meth:`stop`
