@@ -38,6 +38,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
      ["--repeats", "1"]),
     ("soak.py", "Soak: real server, 4 clients, faults and malformed requests", ["--requests", "300"], ["--requests", "80"]),
     ("bench_hostile.py", "The parent under a hostile mix", ["--requests", "200"], ["--requests", "60"]),
+    ("bench_ray.py", "Scale-out on Ray: local vs Ray 1 node vs Ray 2 nodes (needs requirements-ray.txt)", [],
+     ["--per-client", "8", "--iris", "8"]),
 ]
 
 
@@ -183,6 +185,14 @@ def summary(figs: dict[str, dict[str, Any] | None]) -> str:
                          "≤ 50 MB; flat; < 1000 ms", hostile["parent_rss_growth_mb"] <= 50
                          and hostile["parent_fds_after"] <= hostile["parent_fds_idle"] + 4
                          and hostile["health_worst_s"] < 1 and not hostile["health_failures"]))
+    ray = figs.get("bench_ray.py") or {}
+    if ray:
+        arms = ray["arms"]
+        rows.append(_row("Ray engine: req/s local / Ray 1 node / Ray 2 nodes (4 clients × mixed)",
+                         " / ".join(f"{a['rps']:.2f}" for a in arms.values()) + "; p95 "
+                         + " / ".join(f"{a['p95_ms']:.0f}" for a in arms.values()) + " ms", "(figures)", None))
+        rows.append(_row("Ray's overhead per request (iris median, Ray 1 node − local)",
+                         f"{ray['ray_overhead_ms']:+.0f} ms", "< 50 ms", ray["ray_overhead_ms"] < 50))
     return "\n".join(rows) + "\n"
 
 
