@@ -46,6 +46,7 @@ __all__ = ["RayCluster"]
 log = logging.getLogger("service.cluster")
 
 _MB = 1 << 20
+_NODE_SANDBOX = ray.remote(NodeSandbox)
 _CONTROL_CALLS = 4
 """Actor threads kept for status and cancel calls beside the node's job slots."""
 
@@ -203,8 +204,7 @@ class RayCluster:
         if entry.slots == 0:
             entry.state, entry.error = "failed", "cannot fit one job"
             return entry
-        actor_cls = ray.remote(NodeSandbox)
-        entry.actor = actor_cls.options(
+        entry.actor = _NODE_SANDBOX.options(
             name=actor_name(self.prefix, node_id), namespace=self.conf.namespace, num_cpus=0,
             memory=self.request.actor_memory_bytes or None, max_restarts=0, max_task_retries=0,
             max_concurrency=entry.slots + _CONTROL_CALLS,

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["RemoteJob", "read_files"]
 
 _MB = 1 << 20
+_RUN_JOB = ray.remote(run_job)
+"""Decorated once: each job only sets its options."""
 
 
 class FileTooLarge(Exception):
@@ -84,7 +86,7 @@ class RemoteJob:
         except (OSError, FileTooLarge) as exc:
             return self._failed(codes.INVALID_REQUEST, f"the run was refused: {exc}")
         poll = self.conf.poll_ms / 1000
-        stream = ray.remote(run_job).options(
+        stream = _RUN_JOB.options(
             num_cpus=request.cpus, memory=request.memory_bytes or None, num_returns="streaming", max_retries=0,
             retry_exceptions=False,
         ).remote(self.cluster.prefix, self.conf.namespace, self.conf.node_ready_seconds, poll, self.job_id, body,
