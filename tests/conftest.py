@@ -8,6 +8,7 @@ that starts a server or a sandbox, or lives in a tests/sandbox module that start
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.loopback import Server
-from tests.servers import LAZY, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE
+from tests.servers import LAZY, LazyServer, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE
 
 SERVER_FIXTURES = frozenset(LAZY)
 """Fixtures that start (or share) a real ``python app.py``, one per server of tests/servers.py
@@ -50,16 +51,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if on_server:
         last = set(on_server)
         items[:] = [item for item in items if item not in last] + on_server
+    if _XDIST_WORKER:
+        # Under pytest-xdist (--dist loadgroup): a file's tests run in one worker, so a module's
+        # sandbox starts once; every test of a real server runs in the one worker that starts them.
+        server_tests = set(on_server)
+        for item in items:
+            group = SERVERS_GROUP if item in server_tests else str(item.path)
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Spawn each real server the selected tests need now, so its start overlaps the tests before
-    its first user; none is started when no selected test needs it."""
+    its first user; none is started when no selected test needs it.
+
+    An xdist worker collects every test but runs only those it is sent: it spawns the servers at
+    its first server test instead (:func:`_spawn_needed`), all at once, as only one worker runs them.
+    """
     if session.config.option.collectonly:
         return
-    for name, lazy in LAZY.items():
-        if any(name in getattr(item, "fixturenames", ()) for item in session.items):
-            lazy.spawn(session.config)
+    _NEEDED[:] = [name for name in LAZY if any(name in getattr(item, "fixturenames", ()) for item in session.items)]
+    if not _XDIST_WORKER:
+        _spawn_needed(session.config)
+
+
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+"""This process's xdist worker id (``gw0``...), or None when pytest runs without workers."""
+
+SERVERS_GROUP = "real-servers"
+"""The xdist group of every test of a real server."""
+
+_NEEDED: list[str] = []
+"""The lazily started servers the selected tests need, by fixture name."""
+
+
+def _spawn_needed(config: pytest.Config, names: frozenset[str] | None = None) -> None:
+    for name in _NEEDED:
+        if names is None or name in names:
+            LAZY[name].spawn(config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -80,6 +108,19 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _get(lazy: LazyServer, config: pytest.Config) -> Server:
+    """``lazy``, ready. In an xdist worker (which spawned nothing at collection), the first call
+    spawns the two shared servers together, and once one is ready the single-use ones, so that
+    their starts overlap the tests before their users rather than all competing at once."""
+    _spawn_needed(config, _SHARED_NAMES)
+    server = lazy.get(config)
+    _spawn_needed(config)
+    return server
+
+
+_SHARED_NAMES = frozenset({SHARED.name, ONE_SLOT.name})
+
+
 @pytest.fixture(scope="session")
 def shared_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The one real server for every test that needs no limits of its own (see tests/servers.py).
@@ -87,7 +128,7 @@ def shared_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     Tests must leave it as they found it: idle (``wait_idle`` before a test that needs both slots),
     and never stopped or killed (a test that stops or kills its server has its own).
     """
-    server = SHARED.get(request.config)
+    server = _get(SHARED, request.config)
     assert SHARED.spec is not None
     server.gradio_dir = Path(SHARED.spec.env["GRADIO_TEMP_DIR"])  # type: ignore[attr-defined]
     yield server
@@ -97,23 +138,23 @@ def shared_server(request: pytest.FixtureRequest) -> Iterator[Server]:
 def one_slot_server(request: pytest.FixtureRequest) -> Server:
     """The real server with small limits (one slot, one place in line, 8 s deadline, small request
     caps; tests/servers.py). Its tests start from an idle server: use ``wait_idle``."""
-    return ONE_SLOT.get(request.config)
+    return _get(ONE_SLOT, request.config)
 
 
 @pytest.fixture
 def sigterm_server(request: pytest.FixtureRequest) -> Server:
     """A server of its own (the repo's limits.toml, its own TMPDIR: ``SIGTERM.spec.tmpdir``) for the
     test that stops it with SIGTERM; spawned early, like the shared ones, so its start overlaps."""
-    return SIGTERM.get(request.config)
+    return _get(SIGTERM, request.config)
 
 
 @pytest.fixture
 def stale_server(request: pytest.FixtureRequest) -> Server:
     """A server of its own (its own TMPDIR: ``STALE.spec.tmpdir``) for the test that kills it."""
-    return STALE.get(request.config)
+    return _get(STALE, request.config)
 
 
 @pytest.fixture
 def soak_server(request: pytest.FixtureRequest) -> Server:
     """The soak's server (``SOAK_LIMITS``, its own TMPDIR: ``SOAK.spec.tmpdir``); the soak stops it."""
-    return SOAK.get(request.config)
+    return _get(SOAK, request.config)
