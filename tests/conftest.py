@@ -34,6 +34,15 @@ FAST_SANDBOX_MODULES = frozenset({"test_errors.py", "test_plan.py", "test_files.
 _SANDBOX_DIR = Path(__file__).resolve().parent / "sandbox"
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): two workers for a run with servers and sandboxes, which wait on
+    them as much as they compute; none for the fast loop (``-m "not slow"``), whose unit tests would
+    only pay each worker's collection."""
+    if "not slow" in (config.option.markexpr or ""):
+        return 0
+    return min(2, len(os.sched_getaffinity(0)))
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects on the markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark, then run the tests of the real servers last (in their order), so the servers start in
