@@ -89,3 +89,12 @@ class Admission:
                 fut.set_result(True)
                 return
         self.running = max(0, self.running - 1)
+
+    def resize(self, max_running: int) -> None:
+        """A new number of slots (a cluster's capacity changed): each added slot goes to the oldest
+        waiter; running jobs past a smaller number are left to finish."""
+        grown = max(0, min(max_running - self.max_running, max_running - self.running))
+        self.max_running = max_running
+        for _ in range(grown):
+            self.running += 1
+            self.release()  # a waiter takes the slot, or it goes back to the pool

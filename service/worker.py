@@ -127,20 +127,12 @@ class Worker:
         """The cluster's capacity changed (nodes came or went): admission follows, from any thread."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            self.admission.max_running = jobs
+            self.admission.resize(jobs)
             return
         try:
-            loop.call_soon_threadsafe(self._admit, jobs)
+            loop.call_soon_threadsafe(self.admission.resize, jobs)
         except RuntimeError:  # the loop is closing
             pass
-
-    def _admit(self, jobs: int) -> None:
-        """On the loop: the new capacity; each new slot goes to the oldest waiter (Admission.release)."""
-        grown = jobs - self.admission.max_running
-        self.admission.max_running = jobs
-        for _ in range(max(0, min(grown, jobs - self.admission.running))):
-            self.admission.running += 1
-            self.admission.release()  # a waiter takes the slot, or it goes back to the pool
 
     def _guards(self) -> GuardLimits:
         """``[guards]``, with the dataset cache readable by every job (created now if need be)."""

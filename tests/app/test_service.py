@@ -107,6 +107,35 @@ def test_a_cancelled_waiter_keeps_no_slot() -> None:
     assert asyncio.run(scenario()) == 0
 
 
+@pytest.mark.parametrize(("slots", "new", "granted", "running_after"), [
+    # (slots, all taken; resized to; waiters (of 3) granted at once; running then)
+    (1, 3, 2, 3),   # two new slots: the two oldest waiters take them, the third keeps waiting
+    (1, 8, 3, 4),   # more slots than waiters: every waiter runs, the rest stay in the pool
+    (2, 1, 0, 2),   # fewer: nobody is stopped, nobody new starts
+    (2, 2, 0, 2),
+])
+def test_admission_resize_hands_new_slots_to_the_oldest_waiters(slots: int, new: int, granted: int,
+                                                                running_after: int) -> None:
+    async def scenario() -> tuple[list[bool], int, int]:
+        adm = Admission(slots, 3)
+        for _ in range(slots):
+            assert await adm.acquire(1) is True
+        waiters = [asyncio.create_task(adm.acquire(5)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        adm.resize(new)
+        await asyncio.sleep(0.01)
+        done = [w.done() for w in waiters]
+        running = adm.running
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        return done, running, adm.max_running
+
+    done, running, max_running = asyncio.run(scenario())
+    assert done == [True] * granted + [False] * (3 - granted)
+    assert (running, max_running) == (running_after, new)
+
+
 def test_a_sandbox_failure_becomes_a_self_contained_coded_envelope() -> None:
     out = Outcome(ok=False, job_id="j1", code=ErrorCode.MEMORY_EXCEEDED.value, message="the job used 700 MB",
                   usage=Usage(peak_memory_mb=700, limit_hit="memory_mb"), log_tail="MemoryError")
