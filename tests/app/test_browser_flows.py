@@ -26,6 +26,12 @@ pytestmark = [
 ]
 
 TRAIN_TIMEOUT_MS = 60_000
+UI_TIMEOUT_MS = 30_000
+"""How long a page may take to react (a preview, a note, a progress line): generous, since a
+busy machine (CPU hogs, other test runs) slows the server and the browser alike; expect() returns
+as soon as the text is there."""
+HOLD_SECONDS = 20
+"""How long the API jobs that take every slot sleep: the page's run must reach the line before they end."""
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,10 @@ def open_page(browser: Any, server: Server, width: int = 1400, height: int = 900
     server.wait_idle()
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     page = context.new_page()
+    from playwright.sync_api import expect
+
+    page.set_default_timeout(UI_TIMEOUT_MS)  # clicks, fills, waits: none may depend on an idle machine
+    expect.set_options(timeout=UI_TIMEOUT_MS)  # and every expect() without a timeout of its own
     page.goto(server.url, wait_until="networkidle")
     return page
 
@@ -75,7 +85,7 @@ def test_upload_a_messy_csv_see_its_preview_train_and_download_a_model_that_pred
     csv.write_text(messy_csv())
     page.locator("#upload input[type=file]").set_input_files(str(csv))
     preview = page.locator("#preview")
-    expect(preview).to_contain_text("60 rows × 9 columns", timeout=10_000)
+    expect(preview).to_contain_text("60 rows × 9 columns", timeout=UI_TIMEOUT_MS)
     expect(preview).to_contain_text("PassengerId looks like a row identifier")
     expect(page.locator("#left-out")).to_contain_text("PassengerId")
     expect(page.locator("#target input")).to_have_value("Survived")
@@ -104,7 +114,7 @@ def test_a_csv_over_the_old_4_mb_inline_cap_is_previewed_and_trains_by_reference
     assert csv.stat().st_size > OLD_INLINE_CAP
     expect(page.locator("#upload")).to_contain_text("up to 100 MB")  # [data] max_dataset_mb of limits.toml
     page.locator("#upload input[type=file]").set_input_files(str(csv))
-    expect(page.locator("#preview")).to_contain_text("about 90,000 rows × 7 columns", timeout=20_000)
+    expect(page.locator("#preview")).to_contain_text("about 90,000 rows × 7 columns", timeout=UI_TIMEOUT_MS)
     page.locator("#algorithm input").click()
     page.get_by_role("option", name="Decision Tree").click()
     page.locator("#train-button").click()
@@ -125,11 +135,11 @@ def test_stop_cancels_a_long_job_and_leaves_nothing_running(page: Any, shared_se
     editor.fill(fault("sleep", seconds=30))
     page.locator("#run-workflow").click()
     progress = page.locator("#json-progress")
-    expect(progress).to_contain_text("Running a test fault", timeout=10_000)
+    expect(progress).to_contain_text("Running a test fault", timeout=UI_TIMEOUT_MS)
     expect(progress).to_contain_text("left before the")
     page.locator("#json-stop").click()
     summary = page.locator("#json-summary")
-    expect(summary).to_contain_text("Stopped", timeout=10_000)
+    expect(summary).to_contain_text("Stopped", timeout=UI_TIMEOUT_MS)
     expect(summary).to_contain_text("cancelled")
     shot(page, "stopped")
     state = jobs(server)
@@ -143,7 +153,7 @@ def test_a_waiting_run_shows_its_place_in_line_and_stop_takes_it_out(page: Any, 
 
     server = shared_server
     slots = server.health()["jobs"]["maxConcurrent"]
-    holders = [threading.Thread(target=backend_call, args=(server.url, fault("sleep", seconds=4)), daemon=True)
+    holders = [threading.Thread(target=backend_call, args=(server.url, fault("sleep", seconds=HOLD_SECONDS)), daemon=True)
                for _ in range(slots)]
     for holder in holders:  # API jobs take every slot
         holder.start()
@@ -152,14 +162,14 @@ def test_a_waiting_run_shows_its_place_in_line_and_stop_takes_it_out(page: Any, 
         time.sleep(0.05)
     page.locator("#train-button").click()
     progress = page.locator("#quick-progress")
-    expect(progress).to_contain_text("1st in line", timeout=3_000)
-    expect(progress).to_contain_text(f"{slots} jobs running")
+    expect(progress).to_contain_text("1st in line", timeout=UI_TIMEOUT_MS // 2)
+    expect(progress).to_contain_text(f"{slots} jobs running", timeout=UI_TIMEOUT_MS // 2)
     shot(page, "waiting")
     page.locator("#quick-stop").click()
-    expect(page.locator("#quick-summary")).to_contain_text("cancelled", timeout=3_000)
+    expect(page.locator("#quick-summary")).to_contain_text("cancelled", timeout=UI_TIMEOUT_MS)
     assert jobs(server)["waiting"] == 0
     for holder in holders:
-        holder.join(15)
+        holder.join(HOLD_SECONDS + 30)
 
 
 def test_a_cross_validated_run_shows_mean_plus_minus_std_without_an_empty_ci_column(page: Any) -> None:
@@ -192,7 +202,7 @@ def test_a_bad_upload_is_refused_at_upload_time_in_plain_words(page: Any, tmp_pa
     bad.write_bytes(content)
     page.locator("#upload input[type=file]").set_input_files(str(bad))
     note = page.locator("#upload-note")
-    expect(note).to_contain_text(message, timeout=10_000)
+    expect(note).to_contain_text(message, timeout=UI_TIMEOUT_MS)
     assert "\ufffd" not in page.locator("#target").inner_text()
     assert "Failed" not in page.locator("#quick-summary").inner_text()  # told before any Train
     shot(page, f"bad-upload-{len(content)}")
