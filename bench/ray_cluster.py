@@ -8,6 +8,7 @@ and their descendants), never other Ray processes on the machine (``ray stop`` w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,11 +55,7 @@ class LocalCluster:
 
     def start(self) -> LocalCluster:
         try:
-            port = free_port()
-            self._run(["start", "--head", f"--port={port}", f"--temp-dir={self.root}", "--include-dashboard=false",
-                       f"--dashboard-port={free_port()}",
-                       *self._common()])
-            self.address = f"127.0.0.1:{port}"
+            self.start_head(free_port())
             for _ in range(self.nodes - 1):
                 self.add_node()
         except BaseException:
@@ -66,8 +63,51 @@ class LocalCluster:
             raise
         return self
 
+    def start_head(self, port: int) -> None:
+        """``ray start --head`` on ``port`` (again, after :meth:`kill_all`: the same address)."""
+        self._run(["start", "--head", f"--port={port}", f"--temp-dir={self.root}", "--include-dashboard=false",
+                   f"--dashboard-port={free_port()}", *self._common()])
+        self.address = f"127.0.0.1:{port}"
+
+    def kill_all(self) -> int:
+        """SIGKILL every process of this cluster at once (the head's GCS and raylet included), as a
+        machine that dies would; the temp dir stays. Returns how many were killed."""
+        procs = self.processes()
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+        return len(procs)
+
+    def available_resources(self) -> dict[str, float]:
+        """``ray.available_resources()`` of the cluster, asked from a driver process of its own (never
+        this process: a test process that became a Ray driver would die with the cluster's head)."""
+        code = ("import json, logging, ray; ray.init(address=%r, log_to_driver=False, logging_level=logging.ERROR); "
+                "print(json.dumps(ray.available_resources()))" % self.address)
+        out = subprocess.run([sys.executable, "-c", code], env=self.env(), capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"ray.available_resources() failed:\n{out.stderr[-2000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
     def add_node(self) -> None:
-        self._run(["start", f"--address={self.address}", *self._common()])
+        before = len(self.raylets())
+        try:
+            self._run(["start", f"--address={self.address}", *self._common()])
+        except RuntimeError as exc:
+            # `ray start` gives a node 30 s (hard-coded) to register with the GCS; on a busy machine
+            # its raylet may register later: keep it if it does, as the same node would on a server
+            if "timed out during startup" not in str(exc) or not self._wait_raylets(before + 1, 120):
+                raise
+
+    def _wait_raylets(self, count: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if len(self.raylets()) >= count:
+                return True
+            time.sleep(1)
+        return False
 
     def _run(self, args: list[str]) -> None:
         out = subprocess.run([*_ray_cli(), *args], env=self.env(), capture_output=True, text=True, timeout=180)

@@ -131,6 +131,13 @@ class ClusterSettings(BaseModel):
     """MB of a node's Ray ``memory`` resource its sandbox actor reserves (the warm template, the actor)."""
     max_jobs: int = Field(64, ge=1, le=4096)
     """Most jobs running on the cluster at once, whatever its size (one waiting thread each in the parent)."""
+    gcs_timeout_seconds: float = Field(10, gt=0, le=600)
+    """Seconds a look at the cluster's nodes may wait on its GCS before the cluster counts as unreachable."""
+    gcs_reconnect_timeout_seconds: int = Field(60, ge=5, le=86400)
+    """Ray's ``gcs_rpc_server_reconnect_timeout_s`` for the worker's Ray driver process: past it without
+    the GCS, Ray ends that process (never the app); the app then starts a new one."""
+    restart_seconds: float = Field(10, gt=0, le=3600)
+    """Seconds between the end of the worker's Ray driver process and the start of the next one."""
 
 
 class Settings(BaseModel):

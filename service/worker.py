@@ -6,7 +6,7 @@
                    │                            ──(deadline passed)──► deadline_exceeded
                    │
                    thread: sandbox.run(engine, wall_clock = remaining budget, cancel, files)
-                   │         │  (engine "ray": RayCluster.run, the same call on a cluster node)
+                   │         │  (engine "ray": ClusterProcess.run → the Ray driver process → a cluster node)
                    │         └─ envelope, one JSON log line, ring of recent outcomes
                    ▼
                  JSON string (never raises; cancellation of the caller stops the child)
@@ -38,7 +38,7 @@ from service.results import bound_failure, completed_text, dumps, failure, from_
 from service.status import RECENT_SIZE, health_report, is_operator, operator_token
 
 if TYPE_CHECKING:
-    from service.cluster.ray_engine import RayCluster
+    from service.cluster.driver import ClusterProcess
 
 __all__ = ["ENGINE_TARGET", "PRELOAD", "WARMUP", "Worker"]
 
@@ -73,7 +73,7 @@ class Worker:
         self.run_self_check = self_check
         self.sandbox: Sandbox | None = None
         """What runs the jobs: this machine's Sandbox, or the RayCluster (same ``run``/``status``/``close``)."""
-        self.cluster: RayCluster | None = None
+        self.cluster: ClusterProcess | None = None
         """The Ray engine's cluster (``[cluster] engine = "ray"``), else None."""
         self.self_check: list[dict[str, Any]] = []
         self.admission = Admission(settings.queue.max_concurrent_jobs, settings.queue.max_waiting)
@@ -101,7 +101,7 @@ class Worker:
         """Start the warm template and run the guard self-check; raises if the template cannot start.
 
         With ``[cluster] engine = "ray"``: connect to the cluster and start a sandbox actor on each
-        node instead (service/cluster/ray_engine.py); raises ClusterStartError when it cannot."""
+        node instead (service/cluster/driver.py, ray_engine.py); raises ClusterStartError when it cannot."""
         setup = NodeSetup(self.settings, self.preload, self.warmup, self.run_self_check)
         if self.settings.cluster.engine == "ray":
             return self._start_cluster(setup)
@@ -112,11 +112,12 @@ class Worker:
         return self
 
     def _start_cluster(self, setup: NodeSetup) -> Worker:
-        from service.cluster.ray_engine import RayCluster  # a clear ClusterStartError without ray
+        from service.cluster.driver import ClusterProcess  # a clear ClusterStartError without ray
 
         # Each node resolves and creates its own dataset cache; the parent only says "write it".
         self._cache = str(self.settings.download.cache_path().absolute())
-        cluster = RayCluster(setup, target=self.target, on_capacity=self._set_capacity)
+        # Ray's driver runs in a child process (driver.py): a dead head ends that one, never this one.
+        cluster = ClusterProcess(setup, target=self.target, on_capacity=self._set_capacity)
         cluster.start()
         self.cluster = cluster
         self.sandbox = cluster  # type: ignore[assignment]  # the same run/status/close

@@ -93,6 +93,8 @@ class RayCluster:
         self._thread: threading.Thread | None = None
         self._capacity = -1
         self.unreachable: str | None = None
+        """Why the cluster cannot be reached now (its GCS failed or did not answer), else None."""
+        self._gcs_call: dict[str, Any] | None = None
         self.jobs_started = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -134,10 +136,16 @@ class RayCluster:
             except BaseException as exc:  # re-raised below as a sentence
                 box["error"] = exc
 
-        thread = threading.Thread(target=connect, name="cluster-connect", daemon=True)
-        thread.start()
-        thread.join(self.conf.connect_timeout_seconds)
-        if thread.is_alive():
+        if threading.current_thread() is threading.main_thread():
+            # The driver process (driver.py): ray.init on the main thread, so Ray sets its SIGTERM
+            # handler (no "not the main thread" warning); the app bounds the connect by ending it.
+            connect()
+            thread = None
+        else:
+            thread = threading.Thread(target=connect, name="cluster-connect", daemon=True)
+            thread.start()
+            thread.join(self.conf.connect_timeout_seconds)
+        if thread is not None and thread.is_alive():
             raise ClusterStartError(f"cannot reach the Ray cluster at {self.conf.address} within "
                                     f"{self.conf.connect_timeout_seconds:g} s ([cluster] connect_timeout_seconds)")
         if "error" in box:
@@ -174,12 +182,13 @@ class RayCluster:
     def refresh(self) -> None:
         """One look at the cluster: new nodes get actors, lost ones leave, capacity follows."""
         assert self.request is not None
-        try:
-            alive = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
+        nodes, error = self._gcs_nodes()
+        alive = None
+        if error is None and nodes is not None:
+            alive = {n["NodeID"]: n for n in nodes if n.get("Alive")}
             self.unreachable = None
-        except Exception as exc:
-            self.unreachable = type(exc).__name__
-            alive = None
+        elif error is not None:
+            self.unreachable = error
         with self._lock:
             if alive is not None:
                 for node_id, info in alive.items():
@@ -195,6 +204,31 @@ class RayCluster:
         if capacity != self._capacity:
             self._capacity = capacity
             self._on_capacity(capacity)
+
+    def _gcs_nodes(self) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """``ray.nodes()`` bounded by ``[cluster] gcs_timeout_seconds``: (nodes, None), or (None, why)
+        when the GCS failed or did not answer in time (a dead head makes ray.nodes() block), or
+        (None, None) while an earlier call is still within its time. One call at a time."""
+        call = self._gcs_call
+        if call is None or call["done"].is_set():
+            call = {"done": threading.Event(), "since": time.monotonic()}
+
+            def ask(box: dict[str, Any] = call) -> None:
+                try:
+                    box["nodes"] = ray.nodes()
+                except Exception as exc:
+                    box["error"] = type(exc).__name__
+                finally:
+                    box["done"].set()
+
+            self._gcs_call = call
+            threading.Thread(target=ask, name="cluster-gcs", daemon=True).start()
+        timeout = self.conf.gcs_timeout_seconds
+        if call["done"].wait(max(0.0, timeout - (time.monotonic() - call["since"]))):
+            if "error" in call:
+                return None, str(call["error"])
+            return call["nodes"], None
+        return None, f"its GCS did not answer within {timeout:g} s"
 
     def _new_node(self, node_id: str, info: dict[str, Any]) -> NodeEntry:
         assert self.request is not None
@@ -365,7 +399,7 @@ class RayCluster:
                 "slots": n.slots, "running": n.running,
                 "templateAlive": (sb.get("template") or {}).get("alive"),
                 "selfCheck": {"ok": not bad and bool(probes), "probes": len(probes), "failing": bad},
-                "jobsStarted": sb.get("jobs_started", 0),
+                "jobsStarted": n.status.get("jobsStarted", 0),  # the jobs it ran, not its self-check's probes
             })
         template = dict(first.get("template") or {})
         template["alive"] = bool(ready) and any((n.status.get("sandbox") or {}).get("template", {}).get("alive")

@@ -2,6 +2,8 @@
 
     submit run_job (Ray places it) ─┬─ _placed (its node) ─ events ─ _outcome ──► the sandbox's Outcome
                                     ├─ _lost / a Ray error ─────────────────────► node_lost (or cluster_unavailable)
+                                    ├─ not placed by the budget (Ray's queue) ──────► deadline_exceeded
+                                    ├─ the cluster unreachable (GCS) ───────────────► cluster_unavailable
                                     └─ nothing by budget + answer_grace ──────────► node_lost
     cancel set (client gone): the node's actor stops the job (the sandbox answers ``cancelled`` once no
     process of it is left); a job not placed yet is taken out of Ray's queue (ray.cancel).
@@ -99,11 +101,26 @@ class RemoteJob:
                 cancelled_at = now
                 self._stop(stream)
             if cancelled_at is not None and now - cancelled_at > self.conf.cancel_seconds:
-                ray.cancel(stream, force=True)
+                self._stop(stream, force=True)
                 return self._failed(ErrorCode.CANCELLED.value, f"the job was cancelled; its node did not confirm within "
                                     f"{self.conf.cancel_seconds:g} s ([cluster] cancel_seconds)")
+            if self.node is None and now > self.started + self.budget:
+                self._stop(stream)  # still in Ray's queue: out of it, it never ran
+                return self._failed(codes.DEADLINE_EXCEEDED, (
+                    f"the job waited {now - self.started:.1f} s in the Ray cluster's queue and was never placed on a "
+                    "node before its budget ran out: the cluster's CPUs or memory were taken (by other jobs, "
+                    "another worker or another Ray driver on the same cluster); try again later"))
+            if self.node is None and self.cluster.unreachable:
+                self._stop(stream)
+                return self._failed(codes.CLUSTER_UNAVAILABLE, (
+                    f"the Ray cluster at {self.conf.address} stopped answering ({self.cluster.unreachable}) before "
+                    "the job was placed on a node; the job did not run: try again later"))
             if now > deadline:
                 self._stop(stream)
+                if self.cluster.unreachable:
+                    return self._failed(codes.CLUSTER_UNAVAILABLE, (
+                        f"the Ray cluster at {self.conf.address} stopped answering ({self.cluster.unreachable}) while "
+                        f"the job ran on {self._where()}; its result is lost: send the request again"))
                 self.cluster.suspect(self.node)
                 return self._failed(codes.NODE_LOST, f"no answer from the job's Ray {self._where()} within its "
                                     f"{self.budget:.1f} s budget and {self.conf.answer_grace_seconds:g} s of grace "
@@ -137,11 +154,20 @@ class RemoteJob:
             elif self.on_event is not None and isinstance(item, dict):
                 self.on_event(item)
 
-    def _stop(self, stream: Any) -> None:
-        """Stop the remote job: through its node's actor once placed, else out of Ray's queue."""
-        if self.node is not None and self.cluster.cancel_on(self.node, self.job_id):
+    def _stop(self, stream: Any, *, force: bool = False) -> None:
+        """Stop the remote job: through its node's actor once placed, else out of Ray's queue.
+        Never waits on the cluster (an unreachable GCS must not hold the answer): ray.cancel runs
+        on a thread of its own."""
+        if not force and self.node is not None and self.cluster.cancel_on(self.node, self.job_id):
             return
-        ray.cancel(stream)
+
+        def cancel() -> None:
+            try:
+                ray.cancel(stream, force=force)
+            except Exception:  # already ended, or the cluster is gone: nothing left to stop here
+                pass
+
+        threading.Thread(target=cancel, name=f"cancel-{self.job_id}", daemon=True).start()
 
     def _short(self) -> str | None:
         return self.node[:8] if self.node else None
