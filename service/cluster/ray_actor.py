@@ -10,7 +10,9 @@
 
 The actor is long-lived (one per node, created by the parent, owned by it: it dies with the
 parent's process, and its template and jobs die with it). The task holds the job's resources
-while the job runs, so Ray counts the job where it runs; it never retries.
+while the job runs, so Ray counts the job where it runs: it reads the actor's stream on a helper
+thread, never blocking its main thread in ray.get / ray.wait (which would hand its CPUs back to
+Ray while the job still runs); it never retries.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class NodeSandbox:
         self.sandbox = setup.build(guards)
         self.sandbox.start()
         self.probes = setup.self_check(self.sandbox)
+        self._probe_jobs = int(self.sandbox.status().get("jobs_started", 0))
+        """The self-check's probes run as jobs of the sandbox: not counted as the node's jobs."""
         self.node_id = ray.get_runtime_context().get_node_id()
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -64,13 +68,15 @@ class NodeSandbox:
         """The node's sandbox status (template, guard layers, container), its self-check and its jobs."""
         with self._lock:
             running = len(self._cancels)
+        sandbox = self.sandbox.status()
         return {
             "nodeId": self.node_id,
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "sandbox": self.sandbox.status(),
+            "sandbox": sandbox,
             "probes": self.probes,
             "running": running,
+            "jobsStarted": max(0, int(sandbox.get("jobs_started", 0)) - self._probe_jobs),
         }
 
     def cancel(self, job_id: str) -> bool:
@@ -156,16 +162,31 @@ def run_job(
                "message": f"no sandbox actor started on node {node[:8]} within {lookup_seconds:g} s"}
         return
     yield {"type": PLACED, "node": node}
+    stream = actor.run.options(num_returns="streaming").remote(
+        job_id, body, budget, submitted_at, files, connect_ports, write_cache)
+    items: queue.Queue[Any] = queue.Queue()
+    end = object()
+
+    def pump() -> None:
+        # Off the task's main thread: Ray takes a task's CPUs back while its *main* thread blocks
+        # in ray.get / ray.wait (ray-project/ray#57110), so the blocking reads happen here and the
+        # main thread only waits on a plain queue: the task holds [job] threads CPUs while its job runs.
+        try:
+            for ref in stream:
+                items.put(ray.get(ref))
+        except ray.exceptions.RayError as exc:  # the actor (its process, its node) died mid-job
+            items.put({"type": LOST, "node": node, "error": type(exc).__name__})
+        except BaseException as exc:  # anything else still ends the stream with a coded item
+            items.put({"type": LOST, "node": node, "error": type(exc).__name__})
+        finally:
+            items.put(end)
+
+    threading.Thread(target=pump, name=f"stream-{job_id}", daemon=True).start()
     finished = False
     try:
-        stream = actor.run.options(num_returns="streaming").remote(
-            job_id, body, budget, submitted_at, files, connect_ports, write_cache)
-        for ref in stream:
-            yield ray.get(ref)
+        while (item := items.get()) is not end:
+            yield item
         finished = True
-    except ray.exceptions.RayError as exc:  # the actor (its process, its node) died mid-job
-        finished = True
-        yield {"type": LOST, "node": node, "error": type(exc).__name__}
     finally:
         if not finished:  # cancelled by the parent (ray.cancel), or the parent went away
             actor.cancel.remote(job_id)

@@ -104,6 +104,23 @@ def test_jobs_run_on_both_nodes_at_once_and_a_third_waits(ray_server: Any) -> No
     ray_server.wait_idle()
 
 
+def test_a_running_job_holds_its_cpus_in_ray_while_it_runs(ray_server: Any, ray_cluster: LocalCluster) -> None:
+    """Ray counts a running job's [job] threads CPUs as taken for as long as it runs: the run_job
+    task never blocks its main thread in ray.get / ray.wait (Ray would hand its CPUs back)."""
+    ray_server.wait_idle()
+    total = float(NODES * ray_cluster.cpus)
+    request = OpenRequest(ray_server.url, fault("sleep", seconds=60))
+    try:
+        wait_for(lambda: sum(n["running"] for n in cluster_nodes(ray_server)) == 1, timeout=60)
+        # Ray's resource view lags the raylets by a moment: look until it shows the job, then again
+        wait_for(lambda: ray_cluster.available_resources().get("CPU", 0.0) <= total - RAY_JOB["threads"], timeout=90)
+        assert sum(n["running"] for n in cluster_nodes(ray_server)) == 1
+        assert ray_cluster.available_resources().get("CPU", 0.0) <= total - RAY_JOB["threads"]
+    finally:
+        request.close()
+    ray_server.wait_idle()
+
+
 def test_a_client_that_disconnects_cancels_the_remote_job(ray_server: Any) -> None:
     ray_server.wait_idle()
     before = {r["requestId"] for r in ray_server.log_records()}
