@@ -65,8 +65,9 @@ class LocalCluster:
 
     def start_head(self, port: int) -> None:
         """``ray start --head`` on ``port`` (again, after :meth:`kill_all`: the same address)."""
-        self._run(["start", "--head", f"--port={port}", f"--temp-dir={self.root}", "--include-dashboard=false",
-                   f"--dashboard-port={free_port()}", *self._common()])
+        before = len(self.raylets())
+        self._start_node(["start", "--head", f"--port={port}", f"--temp-dir={self.root}", "--include-dashboard=false",
+                          f"--dashboard-port={free_port()}", *self._common()], before + 1)
         self.address = f"127.0.0.1:{port}"
 
     def kill_all(self) -> int:
@@ -92,13 +93,16 @@ class LocalCluster:
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     def add_node(self) -> None:
-        before = len(self.raylets())
+        self._start_node(["start", f"--address={self.address}", *self._common()], len(self.raylets()) + 1)
+
+    def _start_node(self, args: list[str], raylets: int) -> None:
         try:
-            self._run(["start", f"--address={self.address}", *self._common()])
+            self._run(args)
         except RuntimeError as exc:
             # `ray start` gives a node 30 s (hard-coded) to register with the GCS; on a busy machine
-            # its raylet may register later: keep it if it does, as the same node would on a server
-            if "timed out during startup" not in str(exc) or not self._wait_raylets(before + 1, 120):
+            # its raylet may register later: keep it if its raylet runs (the app's readiness wait
+            # then says whether it registered), as the same node would on a server
+            if "timed out during startup" not in str(exc) or not self._wait_raylets(raylets, 120):
                 raise
 
     def _wait_raylets(self, count: int, seconds: float) -> bool:
