@@ -33,6 +33,10 @@ def _ray_cli() -> list[str]:
     return [sys.executable, "-m", "ray.scripts.scripts"]
 
 
+_REGISTER_SECONDS = 300
+"""How long a worker process of the test cluster may take to register with its raylet."""
+
+
 @dataclass
 class LocalCluster:
     """``nodes`` nodes of ``cpus`` CPUs and ``memory_mb`` of Ray memory each (the first is the head)."""
@@ -45,7 +49,12 @@ class LocalCluster:
     address: str = ""
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}
+        # A raylet kills a worker process (an actor's, a task's) that has not registered within
+        # worker_register_timeout_seconds (Ray's default: 60 s) and starts another: on a machine
+        # loaded past its CPUs the Python start-up alone can take that long, and no sandbox actor
+        # would ever come up. The test cluster gives them as long as a server start may take.
+        return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1",
+                "RAY_worker_register_timeout_seconds": str(_REGISTER_SECONDS)}
 
     def _common(self) -> list[str]:
         return [f"--num-cpus={self.cpus}", f"--memory={self.memory_mb * _MB}",
@@ -85,9 +94,10 @@ class LocalCluster:
     def available_resources(self) -> dict[str, float]:
         """``ray.available_resources()`` of the cluster, asked from a driver process of its own (never
         this process: a test process that became a Ray driver would die with the cluster's head)."""
-        code = ("import json, logging, ray; ray.init(address=%r, log_to_driver=False, logging_level=logging.ERROR); "
-                "print(json.dumps(ray.available_resources()))" % self.address)
-        out = subprocess.run([sys.executable, "-c", code], env=self.env(), capture_output=True, text=True, timeout=120)
+        code = ("import json, logging, sys, ray; ray.init(address=sys.argv[1], log_to_driver=False, "
+                "logging_level=logging.ERROR); print(json.dumps(ray.available_resources()))")
+        out = subprocess.run([sys.executable, "-c", code, self.address], env=self.env(), capture_output=True, text=True,
+                             timeout=120)
         if out.returncode != 0:
             raise RuntimeError(f"ray.available_resources() failed:\n{out.stderr[-2000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.loopback import Server
-from tests.servers import LAZY, LazyServer, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE
+from tests.servers import LAZY, ONE_SLOT, SHARED, SIGTERM, SOAK, STALE, LazyServer
 
 SERVER_FIXTURES = frozenset(LAZY)
 """Fixtures that start (or share) a real ``python app.py``, one per server of tests/servers.py

@@ -23,8 +23,15 @@ RAY_JOB = {"wall_clock_seconds": 15, "cpu_seconds": 30, "memory_mb": 400, "threa
 """One CPU and 400 MB a job: each 1-CPU node holds one job. 15 s of wall clock is far above what
 an iris job takes on a busy machine (a few seconds), and keeps the timeout test short."""
 RAY_CLUSTER = {"sandbox_memory_mb": 512, "refresh_seconds": 1, "answer_grace_seconds": 15, "cancel_seconds": 15}
-READY_SECONDS = 240
-"""Both nodes' sandboxes (template, warm-up, self-check) start side by side on a busy machine."""
+READY_SECONDS = 600
+"""Both nodes' sandboxes (template, warm-up, self-check) start side by side on a busy machine (under
+three CPU hogs and a full suite on 2 CPUs, past 300 s); a quiet machine takes well under a minute."""
+
+START_SECONDS = READY_SECONDS + 120
+"""How long the app may take to serve: it waits for a ready node first ([cluster] node_ready_seconds)."""
+
+CLUSTER_TEST_SECONDS = 1500
+"""pytest-timeout for a cluster test: its setup starts a cluster, an app and every node's sandbox."""
 
 
 def ray_limits(address: str, **cluster: object) -> str:
@@ -32,7 +39,7 @@ def ray_limits(address: str, **cluster: object) -> str:
         job=RAY_JOB,
         queue={"request_deadline_seconds": 60},
         testing={"fault_injection": True},
-        cluster={"engine": "ray", "address": address, **RAY_CLUSTER, **cluster},
+        cluster={"engine": "ray", "address": address, "node_ready_seconds": READY_SECONDS, **RAY_CLUSTER, **cluster},
     )
 
 
@@ -48,7 +55,7 @@ def ray_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def ray_server(ray_cluster: LocalCluster) -> Iterator[Server]:
-    server = start_server(ray_limits(ray_cluster.address))
+    server = start_server(ray_limits(ray_cluster.address), timeout=START_SECONDS)
     try:
         wait_nodes_ready(server, NODES)
         yield server

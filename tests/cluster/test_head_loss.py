@@ -18,11 +18,17 @@ from bench.loopback import Server, start_server, stop_server
 from bench.ray_cluster import LocalCluster
 from tests.app.conftest import backend_call, example, fault
 from tests.app.test_api import OpenRequest, wait_for
-from tests.cluster.conftest import READY_SECONDS, ray_limits, wait_nodes_ready
+from tests.cluster.conftest import (
+    CLUSTER_TEST_SECONDS,
+    READY_SECONDS,
+    START_SECONDS,
+    ray_limits,
+    wait_nodes_ready,
+)
 
 pytest.importorskip("ray")
 
-pytestmark = [pytest.mark.slow, pytest.mark.network_server]
+pytestmark = [pytest.mark.slow, pytest.mark.network_server, pytest.mark.timeout(CLUSTER_TEST_SECONDS)]
 
 RESTART_SECONDS = 2
 
@@ -38,7 +44,8 @@ def head_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="module")
 def head_server(head_cluster: LocalCluster) -> Iterator[Server]:
-    server = start_server(ray_limits(head_cluster.address, restart_seconds=RESTART_SECONDS, gcs_timeout_seconds=3))
+    server = start_server(ray_limits(head_cluster.address, restart_seconds=RESTART_SECONDS, gcs_timeout_seconds=3),
+                          timeout=START_SECONDS)
     try:
         wait_nodes_ready(server, 1)
         yield server

@@ -13,11 +13,11 @@ from bench.ray_cluster import LocalCluster
 from sandbox.linux import job_process_name
 from tests.app.conftest import backend_call, example, fault
 from tests.app.test_api import OpenRequest, wait_for
-from tests.cluster.conftest import NODES, RAY_JOB
+from tests.cluster.conftest import CLUSTER_TEST_SECONDS, NODES, RAY_JOB
 
 pytest.importorskip("ray")
 
-pytestmark = [pytest.mark.slow, pytest.mark.network_server]
+pytestmark = [pytest.mark.slow, pytest.mark.network_server, pytest.mark.timeout(CLUSTER_TEST_SECONDS)]
 
 
 def job_processes(request_id: str) -> list[psutil.Process]:
