@@ -73,8 +73,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Spawn each real server the selected tests need now, so its start overlaps the tests before
     its first user; none is started when no selected test needs it.
 
-    An xdist worker collects every test but runs only those it is sent: it spawns the servers at
-    its first server test instead (:func:`_spawn_needed`), all at once, as only one worker runs them.
+    An xdist worker collects every test but runs only those it is sent, and only one worker runs
+    the server tests: that worker spawns the servers from its first server test instead (:func:`_get`).
     """
     if session.config.option.collectonly:
         return
