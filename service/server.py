@@ -130,5 +130,11 @@ def serve(app: Any, host: str, port: int, limits: ServerLimits) -> None:
         timeout_graceful_shutdown=5,
         http=guarded_protocol(limits),
         timeout_keep_alive=max(1, int(limits.idle_timeout_seconds)),
-        limit_concurrency=limits.max_connections + 1,  # this protocol keeps connections at the cap
+        # uvicorn answers 503 once its connections *or running requests* reach this. The protocol
+        # above keeps connections at the cap; a request whose connection it just closed (an evicted
+        # heartbeat stream) still runs for a few loop turns until it sees the disconnect, so the
+        # request that made the room would meet a 503 at a count of max_connections + 1. Room for
+        # one closing request per open connection keeps the cap's eviction real while still
+        # bounding requests in flight.
+        limit_concurrency=2 * limits.max_connections + 1,
     )
