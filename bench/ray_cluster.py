@@ -29,6 +29,12 @@ _RAY = f"{os.sep}ray{os.sep}"
 """In the path of every Ray program (raylet, gcs_server, the Python ones under site-packages/ray)."""
 
 
+def _program(cmd: list[str]) -> tuple[str, str]:
+    """The executable and the script it runs (``python -u …/ray/_private/log_monitor.py``: the
+    first argument that is not an option), which for Ray's own programs lie under ``…/ray/``."""
+    return cmd[0], next((part for part in cmd[1:] if not part.startswith("-")), "")
+
+
 def _ray_cli() -> list[str]:
     return [sys.executable, "-m", "ray.scripts.scripts"]
 
@@ -137,7 +143,7 @@ class LocalCluster:
             try:
                 cmd = proc.info["cmdline"] or ()
                 # Ray's own programs only (a shell or script naming the dir is not the cluster's)
-                if proc.pid not in mine and any(root in part for part in cmd) and any(_RAY in part for part in cmd[:2]):
+                if proc.pid not in mine and any(root in part for part in cmd) and any(_RAY in part for part in _program(cmd)):
                     found[proc.pid] = proc
                     for child in proc.children(recursive=True):
                         found[child.pid] = child

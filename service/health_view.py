@@ -163,10 +163,10 @@ def _cluster_view(cluster: dict[str, Any]) -> str:
             f"<span class='pill {_NODE_TONES.get(str(n.get('state')), 'idle')}'>{_e(n.get('state'))}</span>"
             + (f" {_e(n.get('error'))}" if n.get("error") else ""),
             _e(n.get("cpus")), _e(n.get("memoryMb")), _e(n.get("slots")), _e(n.get("running")),
-            _yes(n.get("templateAlive")), guards, _e(n.get("jobsStarted")),
+            _yes(n.get("templateAlive")), _e(n.get("niceness")), guards, _e(n.get("jobsStarted")),
         ])
     table = _table(["node", "address", "state", "CPUs", "memory MB", "job slots", "jobs running", "template",
-                    "guards (self-check)", "jobs started"], rows, "cluster")
+                    "niceness", "guards (self-check)", "jobs started"], rows, "cluster")
     return head + table
 
 

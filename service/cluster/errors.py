@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from service import codes
 
-__all__ = ["ClusterStartError", "classify"]
+__all__ = ["ClusterStartError", "classify", "start_cause"]
 
 
 class ClusterStartError(RuntimeError):
@@ -55,3 +55,15 @@ def classify(exc: BaseException, node: str | None = None) -> tuple[str, str]:
     if names & _UNAVAILABLE:
         return codes.CLUSTER_UNAVAILABLE, f"the Ray cluster could not be reached ({kind}); try again later"
     return codes.INTERNAL_ERROR, f"the cluster engine failed ({kind})"
+
+
+def start_cause(exc: BaseException, limit: int = 200) -> str:
+    """Why a node's sandbox actor could not start, for start-up's message and the node's health row:
+    the type and first ``limit`` characters of the exception its creation raised (Ray's text ends
+    with it: ``sandbox.errors.TemplateError: the template did not become ready within 120.0 s``),
+    else the type of ``exc``. Never the traceback."""
+    for line in reversed(str(exc).splitlines()):
+        name, sep, message = line.strip().partition(": ")
+        if sep and name.rsplit(".", 1)[-1].endswith(("Error", "Exception")) and " " not in name:
+            return f"{name.rsplit('.', 1)[-1]}: {message[:limit]}"
+    return type(exc).__name__

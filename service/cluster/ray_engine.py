@@ -24,7 +24,7 @@ from sandbox import Outcome
 from sandbox.protocol import dumps
 from service import codes
 from service.cluster.capacity import JobRequest, jobs_per_node
-from service.cluster.errors import ClusterStartError
+from service.cluster.errors import ClusterStartError, start_cause
 from service.cluster.node import NodeSetup
 from service.cluster.wire import failed
 from service.config import REPO_ROOT
@@ -118,9 +118,10 @@ class RayCluster:
             if states and not fits:  # serving, answering cluster_no_fit, until a node that fits joins
                 log.warning("no node of the cluster can fit one job (%s)", self.request.to_dict())
             else:
+                why = self._errors() or "no node"  # before close(), which forgets the nodes
                 self.close()
                 raise ClusterStartError(f"no node of the Ray cluster at {self.conf.address} got a ready sandbox "
-                                        f"within {self.conf.node_ready_seconds:g} s: {self._errors() or 'no node'}")
+                                        f"within {self.conf.node_ready_seconds:g} s: {why}")
         self._thread = threading.Thread(target=self._refresh_loop, name="cluster-refresh", daemon=True)
         self._thread.start()
         return self
@@ -264,7 +265,7 @@ class RayCluster:
                 entry.status = ray.get(ref)
             except Exception as exc:
                 if entry.state == "starting":
-                    entry.state, entry.error = "failed", f"its sandbox could not start ({type(exc).__name__})"
+                    entry.state, entry.error = "failed", f"its sandbox could not start ({start_cause(exc)})"
                     entry.actor = None
                 else:
                     self._lose(entry, f"its sandbox actor is gone ({type(exc).__name__})")
@@ -398,6 +399,7 @@ class RayCluster:
                 "cpus": n.resources.get("CPU", 0), "memoryMb": round(n.resources.get("memory", 0) / _MB),
                 "slots": n.slots, "running": n.running,
                 "templateAlive": (sb.get("template") or {}).get("alive"),
+                "niceness": n.status.get("niceness"),
                 "selfCheck": {"ok": not bad and bool(probes), "probes": len(probes), "failing": bad},
                 "jobsStarted": n.status.get("jobsStarted", 0),  # the jobs it ran, not its self-check's probes
             })

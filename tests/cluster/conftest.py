@@ -9,9 +9,11 @@ have passed their self-check. Both are skipped when ray is not installed.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from bench.loopback import Server, start_server, stop_server
@@ -39,6 +41,7 @@ def ray_limits(address: str, **cluster: object) -> str:
         job=RAY_JOB,
         queue={"request_deadline_seconds": 60},
         testing={"fault_injection": True},
+        guards={"template_start_seconds": READY_SECONDS},
         cluster={"engine": "ray", "address": address, "node_ready_seconds": READY_SECONDS, **RAY_CLUSTER, **cluster},
     )
 
@@ -50,7 +53,23 @@ def ray_cluster() -> Iterator[LocalCluster]:
     try:
         yield cluster
     finally:
-        cluster.stop()
+        stop_cluster(cluster)
+
+
+def stop_cluster(cluster: LocalCluster) -> None:
+    """Stop ``cluster`` and check that no process naming its dir is left (Ray's monitors run as
+    ``python -u …/monitor.py``: the cluster's own scan once missed them)."""
+    cluster.stop()
+    root = str(cluster.root)
+    left = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if proc.pid != os.getpid() and any(root in part for part in proc.info["cmdline"] or ()):
+                left.append(" ".join(proc.info["cmdline"])[:200])
+                proc.kill()
+        except psutil.Error:
+            continue
+    assert not left, f"processes of the test cluster left after its stop: {left}"
 
 
 @pytest.fixture(scope="session")

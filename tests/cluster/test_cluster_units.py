@@ -10,6 +10,7 @@ import pytest
 from sandbox import LimitDetail, Outcome, Usage
 from sandbox.limits import JobLimits
 from service.cluster import ClusterStartError, JobRequest, classify, jobs_per_node
+from service.cluster.errors import start_cause
 from service.cluster.wire import outcome_from_wire, outcome_to_wire
 from service.codes import CLUSTER_CODES, CODES
 from service.config import ClusterSettings, Settings
@@ -79,6 +80,30 @@ def test_a_ray_error_becomes_a_code_and_a_sentence_without_its_text(exc: BaseExc
     assert got == code
     assert "Traceback" not in sentence and str(exc) not in sentence
     assert got in CODES
+
+
+RAY_CREATION_TEXT = (
+    "The actor died because of an error raised in its creation task, \x1b[36mray::sandbox-4d:NodeSandbox.__init__()"
+    "\x1b[39m (pid=6483, ip=192.0.2.2)\n  File \"/work/main/sandbox/template.py\", line 77, in _start_locked\n"
+    "    raise TemplateError(\nsandbox.errors.TemplateError: the template did not become ready within 120.0 s "
+    "(exit code -9)"
+)
+
+
+@pytest.mark.parametrize(
+    ("exc", "cause"),
+    [
+        (ActorDiedError(RAY_CREATION_TEXT),
+         "TemplateError: the template did not become ready within 120.0 s (exit code -9)"),
+        (ActorDiedError("The actor died unexpectedly before finishing this task."), "ActorDiedError"),
+        (ActorDiedError(""), "ActorDiedError"),
+        (ActorDiedError("x\nValueError: " + "v" * 5000), "ValueError: " + "v" * 200),
+    ],
+    ids=["template-timeout", "no-cause", "empty", "long-cause"],
+)
+def test_a_sandbox_that_cannot_start_is_named_by_its_cause_without_the_traceback(exc: BaseException,
+                                                                                 cause: str) -> None:
+    assert start_cause(exc) == cause
 
 
 def test_every_cluster_code_is_documented_in_the_table_and_the_readme() -> None:

@@ -22,6 +22,7 @@ from tests.cluster.conftest import (
     CLUSTER_TEST_SECONDS,
     READY_SECONDS,
     START_SECONDS,
+    stop_cluster,
     ray_limits,
     wait_nodes_ready,
 )
@@ -39,7 +40,7 @@ def head_cluster() -> Iterator[LocalCluster]:
     try:
         yield cluster
     finally:
-        cluster.stop()
+        stop_cluster(cluster)
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,7 @@ def test_health_shows_the_engine_and_every_node_with_its_guards_and_capacity(ray
     assert len(cluster["nodes"]) == NODES
     for node in cluster["nodes"]:
         assert node["state"] == "ready" and node["templateAlive"] is True
+        assert node["niceness"] == 0  # Ray starts workers at 15; the actor (root here) resets it for its jobs
         assert node["selfCheck"]["ok"] is True and node["selfCheck"]["probes"] > 0
         assert node["slots"] == 1 and node["running"] == 0
     assert health["limits"]["cluster"]["engine"] == "ray"
