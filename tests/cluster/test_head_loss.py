@@ -22,8 +22,8 @@ from tests.cluster.conftest import (
     CLUSTER_TEST_SECONDS,
     READY_SECONDS,
     START_SECONDS,
-    stop_cluster,
     ray_limits,
+    stop_cluster,
     wait_nodes_ready,
 )
 
